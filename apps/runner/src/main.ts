@@ -1,0 +1,14 @@
+import { Command } from 'commander';
+import packageJson from '../package.json' with { type: 'json' };
+
+/** Builds the `runnerkit` command tree. Each command lives in `commands/<name>.ts` and only wires packages. */
+export function createProgram(): Command {
+  const program = new Command();
+  program
+    .name('runnerkit')
+    .description('A GitLab Runner compatible CI job runner')
+    .version(packageJson.version, '-v, --version');
+  return program;
+}
+
+await createProgram().parseAsync(process.argv);

@@ -1,0 +1,2 @@
+// @runnerkit/cache-adapters: nothing is exported yet; see README.md for what this package is for.
+export {};

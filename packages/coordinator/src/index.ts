@@ -1,0 +1,2 @@
+// @runnerkit/coordinator: nothing is exported yet; see README.md for what this package is for.
+export {};

@@ -1,0 +1,2 @@
+// @runnerkit/executor-docker: nothing is exported yet; see README.md for what this package is for.
+export {};

@@ -1,0 +1,2 @@
+// @runnerkit/image-policy: nothing is exported yet; see README.md for what this package is for.
+export {};

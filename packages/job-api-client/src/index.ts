@@ -1,0 +1,2 @@
+// @runnerkit/job-api-client: nothing is exported yet; see README.md for what this package is for.
+export {};

@@ -1,0 +1,2 @@
+// @runnerkit/job-spec: nothing is exported yet; see README.md for what this package is for.
+export {};

@@ -1,0 +1,2 @@
+// @runnerkit/pipeline: nothing is exported yet; see README.md for what this package is for.
+export {};
