@@ -1,2 +1,60 @@
-// @runnerkit/job-api-client: nothing is exported yet; see README.md for what this package is for.
-export {};
+export {
+  createJobApiClient,
+  type JobApiClient,
+  type JobApiClientOptions,
+  type JobRequestResult,
+  type RequestJobOptions,
+} from './client.js';
+export {
+  artifactFilename,
+  type ArtifactFormat,
+  type DownloadArtifactOptions,
+  type DownloadArtifactResult,
+  type DownloadedFormat,
+  detectArtifactFormat,
+  type UploadArtifactOptions,
+  type UploadArtifactResult,
+} from './artifacts.js';
+export { JobApiError, type JobApiErrorCode, JobPayloadError, type JobPayloadIssue } from './errors.js';
+export { type HealthOptions, type HealthState, HealthTracker } from './health.js';
+export {
+  type AcknowledgeResult,
+  type FinalJobState,
+  type FinishResult,
+  JobSession,
+  type JobSessionEvents,
+  type JobSessionOptions,
+} from './job-session.js';
+export { contentRange, MAX_TRACE_PATCH_BYTES, rangeEnd } from './job-updates.js';
+export { maskToken, redact } from './mask.js';
+export { type JobPayload, parseJob } from './payload.js';
+export {
+  BASE_FEATURES,
+  buildRunnerInfo,
+  FEATURE_KEYS,
+  type FeatureKey,
+  goArchitecture,
+  goPlatform,
+  type RunnerFeatures,
+  type RunnerInfo,
+  type RunnerInfoOptions,
+} from './runner-info.js';
+export {
+  isCreatedRunnerToken,
+  type RegisterOptions,
+  type RunnerCredentials,
+  tokenRotationDue,
+  type VerifyResult,
+} from './runners.js';
+export { TraceBuffer } from './trace-buffer.js';
+export {
+  apiRoot,
+  backoffDelay,
+  type Clock,
+  isRetryableStatus,
+  type JobApiEvent,
+  type RetryOptions,
+  retryDelayMs,
+  systemClock,
+  type TlsOptions,
+} from './transport.js';

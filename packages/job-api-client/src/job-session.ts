@@ -1,0 +1,419 @@
+import { EventEmitter } from 'node:events';
+import { Writable } from 'node:stream';
+import { JobApiError } from './errors.js';
+import {
+  MAX_TRACE_PATCH_BYTES,
+  MAX_UPDATE_INTERVAL_MS,
+  type JobUpdateBody,
+  type PatchTraceResult,
+  patchTrace,
+  type UpdateJobResult,
+  updateJob,
+} from './job-updates.js';
+import type { RunnerInfo } from './runner-info.js';
+import { TraceBuffer } from './trace-buffer.js';
+import { backoffDelay, type Transport } from './transport.js';
+import { mapFailureReason } from './failure-reasons.js';
+
+export interface JobSessionOptions {
+  jobId: number;
+  jobToken: string;
+  /** Runner token the job was requested with (for `X-GitLab-Last-Update` bookkeeping and masking). */
+  runnerToken?: string;
+  /** `debug_trace=true` on trace PATCHes (CI_DEBUG_TRACE). */
+  debugTrace?: boolean;
+  /** The job payload's `features.failure_reasons`, used to map the final reason (spec §6.6). */
+  supportedFailureReasons?: readonly string[];
+  /** Initial update interval U (3 s). */
+  updateIntervalMs?: number;
+  /** Cap for server-given intervals (15 min). Tests lower it. */
+  maxUpdateIntervalMs?: number;
+  /** Force-send interval F (30 s). */
+  forceSendIntervalMs?: number;
+  /** FF_USE_DYNAMIC_TRACE_FORCE_SEND_INTERVAL: F = clamp(4 × U, 30 s, 30 min). */
+  dynamicForceSendInterval?: boolean;
+  /** job_status_final_update_retry_limit (10). */
+  finalUpdateRetryLimit?: number;
+  /** Back-off between failed final-update attempts: starts at minMs (1 s), doubles, capped at maxMs (60 min). */
+  finalUpdateBackoff?: { minMs?: number; maxMs?: number };
+  /** Largest PATCH body (1 MiB). */
+  maxPatchBytes?: number;
+}
+
+export type AcknowledgeResult = 'run' | 'drop' | 'cancel';
+
+export type FinalJobState = { state: 'success' } | { state: 'failed'; failureReason?: string; exitCode?: number };
+
+export interface FinishResult {
+  /** delivered: 200; aborted: the server refused further updates (403/404/canceled); gave-up: retry limit reached. */
+  outcome: 'delivered' | 'aborted' | 'gave-up' | 'dropped';
+  /** The failure_reason actually sent, after mapping. */
+  failureReason: string | undefined;
+  attempts: number;
+  error: JobApiError | undefined;
+}
+
+export interface JobSessionEvents {
+  'cancel-requested': [];
+  abort: [reason: string];
+  'trace-sent': [start: number, length: number];
+  'trace-range-mismatch': [sentOffset: number, serverOffset: number];
+  'update-interval': [intervalMs: number];
+}
+
+/**
+ * One running job's side of the API: the trace sink (`write`/`flush`/`close`), the keep-alive update loop,
+ * cancellation (`cancelSignal` for `Job-Status: canceling`, `signal` for abort) and the final update.
+ * Lifecycle: `acknowledge()` → `start()` → writes … → `finish(result)`.
+ */
+export class JobSession extends EventEmitter<JobSessionEvents> {
+  readonly jobId: number;
+  private readonly jobToken: string;
+  private readonly transport: Transport;
+  private readonly info: RunnerInfo;
+  private readonly options: JobSessionOptions;
+  private readonly buffer = new TraceBuffer();
+  private readonly abortController = new AbortController();
+  private readonly cancelController = new AbortController();
+  private readonly stopController = new AbortController();
+  private sent = 0;
+  private intervalMs: number;
+  private lastContact: number;
+  private timer: NodeJS.Timeout | undefined;
+  private running = false;
+  private closed = false;
+  private finished = false;
+  private dropped = false;
+  private lane: Promise<unknown> = Promise.resolve();
+  private readonly emitEvent: Transport['emit'];
+
+  constructor(transport: Transport, info: RunnerInfo, options: JobSessionOptions) {
+    super();
+    this.transport = transport;
+    this.info = info;
+    this.options = options;
+    this.jobId = options.jobId;
+    this.jobToken = options.jobToken;
+    this.intervalMs = options.updateIntervalMs ?? 3000;
+    this.lastContact = transport.clock.now();
+    this.emitEvent = transport.emit.bind(transport);
+  }
+
+  /** Aborted when the job must stop at once (403, `Job-Status: canceled|failed`): kill everything. */
+  get signal(): AbortSignal {
+    return this.abortController.signal;
+  }
+
+  /** Aborted when GitLab asks for a graceful cancel (`Job-Status: canceling`): stop the script, run after_script. */
+  get cancelSignal(): AbortSignal {
+    return this.cancelController.signal;
+  }
+
+  /** Bytes GitLab is known to have. */
+  get sentOffset(): number {
+    return this.sent;
+  }
+
+  get bytesize(): number {
+    return this.buffer.length;
+  }
+
+  get checksum(): string {
+    return this.buffer.checksum;
+  }
+
+  get updateIntervalMs(): number {
+    return this.intervalMs;
+  }
+
+  /** Appends trace bytes (already masked and limited by the writer). */
+  write(chunk: string | Uint8Array): void {
+    if (this.closed) throw new JobApiError('JOB_API_TRACE_CLOSED', `job ${this.jobId}: trace is closed`);
+    this.buffer.append(chunk);
+  }
+
+  /** Sends what is pending now (one pass; failures are left for the next tick). */
+  async flush(): Promise<void> {
+    if (this.dropped) return;
+    await this.serial(() => this.sendPending());
+  }
+
+  /** No more writes; pending bytes are sent by `finish`. */
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.flush();
+  }
+
+  /** A Writable that feeds `write` (for piping a stream into the trace). */
+  createWritable(): Writable {
+    return new Writable({
+      write: (chunk: Buffer, _encoding, callback) => {
+        try {
+          this.write(chunk);
+          callback();
+        } catch (error) {
+          callback(error as Error);
+        }
+      },
+    });
+  }
+
+  /** The two-phase acknowledgement (spec §4.5): `PUT state=running` before anything runs. */
+  async acknowledge(signal?: AbortSignal): Promise<AcknowledgeResult> {
+    const result = await this.put({ state: 'running' }, signal);
+    if (result.outcome === 'abort') {
+      this.dropped = true;
+      this.stop();
+      return 'drop';
+    }
+    if (result.cancelRequested) {
+      this.requestCancel();
+      return 'cancel';
+    }
+    return 'run';
+  }
+
+  /** Starts the keep-alive loop (every U: send trace; every F without contact: `PUT state=running`). */
+  start(): void {
+    if (this.running || this.finished || this.dropped) return;
+    this.running = true;
+    this.lastContact = this.transport.clock.now();
+    this.schedule();
+  }
+
+  private schedule(): void {
+    if (!this.running) return;
+    this.timer = setTimeout(() => {
+      void this.serial(() => this.tick()).finally(() => this.schedule());
+    }, this.intervalMs);
+  }
+
+  private stop(): void {
+    this.running = false;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  private serial<T>(task: () => Promise<T>): Promise<T> {
+    const next = this.lane.then(task, task);
+    this.lane = next.catch(() => undefined);
+    return next;
+  }
+
+  private forceSendIntervalMs(): number {
+    if (this.options.dynamicForceSendInterval) {
+      return Math.min(30 * 60_000, Math.max(30_000, 4 * this.intervalMs));
+    }
+    return this.options.forceSendIntervalMs ?? 30_000;
+  }
+
+  private async tick(): Promise<void> {
+    if (!this.running || this.abortController.signal.aborted) return;
+    const state = await this.sendPending();
+    if (state === 'abort' || !this.running) return;
+    if (state === 'failed') return;
+    if (this.transport.clock.now() - this.lastContact >= this.forceSendIntervalMs()) {
+      await this.put({ state: 'running' }, this.stopController.signal).catch(() => undefined);
+    }
+  }
+
+  private applySignals(result: PatchTraceResult | UpdateJobResult, final: boolean): void {
+    if (result.updateIntervalMs !== undefined && result.updateIntervalMs !== this.intervalMs) {
+      const cap = this.options.maxUpdateIntervalMs ?? MAX_UPDATE_INTERVAL_MS;
+      this.intervalMs = Math.min(result.updateIntervalMs, cap);
+      this.emit('update-interval', this.intervalMs);
+      this.emitEvent({ type: 'update-interval-changed', jobId: this.jobId, intervalMs: this.intervalMs });
+    }
+    if (result.cancelRequested) this.requestCancel();
+    if (result.outcome === 'abort' && !final) this.abort(result.error?.message ?? `Job-Status: ${result.jobStatus}`);
+  }
+
+  private requestCancel(): void {
+    if (this.cancelController.signal.aborted) return;
+    this.cancelController.abort(new JobApiError('JOB_API_JOB_ABORTED', `job ${this.jobId}: cancel requested`));
+    this.emit('cancel-requested');
+    this.emitEvent({ type: 'job-cancel-requested', jobId: this.jobId });
+  }
+
+  private abort(reason: string): void {
+    if (this.abortController.signal.aborted) return;
+    this.stop();
+    this.abortController.abort(new JobApiError('JOB_API_JOB_ABORTED', `job ${this.jobId}: ${reason}`));
+    this.emit('abort', reason);
+    this.emitEvent({ type: 'job-aborted', jobId: this.jobId, reason });
+  }
+
+  /** One PATCH of the next chunk; updates `sent` as spec §7.4 says. */
+  private async patchOnce(final: boolean): Promise<PatchTraceResult> {
+    const start = this.sent;
+    const bytes = this.buffer.slice(start, this.options.maxPatchBytes ?? MAX_TRACE_PATCH_BYTES);
+    const result = await patchTrace(this.transport, this.jobId, this.jobToken, start, bytes, {
+      debugTrace: this.options.debugTrace ?? false,
+      signal: this.stopController.signal,
+      runnerToken: this.options.runnerToken,
+      maxIntervalMs: this.options.maxUpdateIntervalMs ?? MAX_UPDATE_INTERVAL_MS,
+    });
+    if (result.outcome === 'ok') {
+      this.sent = result.newOffset ?? start;
+      this.lastContact = this.transport.clock.now();
+      this.emit('trace-sent', start, bytes.length);
+      this.emitEvent({ type: 'trace-sent', jobId: this.jobId, start, length: bytes.length });
+    } else if (result.outcome === 'range-mismatch') {
+      const serverOffset = result.newOffset ?? 0;
+      // The server may be ahead (lost answer: skip forward) or behind (lost chunk: rewind and re-send).
+      this.sent = Math.min(serverOffset, this.buffer.length);
+      this.lastContact = this.transport.clock.now();
+      this.emit('trace-range-mismatch', start, serverOffset);
+      this.emitEvent({ type: 'trace-range-mismatch', jobId: this.jobId, sentOffset: start, serverOffset });
+    }
+    this.applySignals(result, final);
+    return result;
+  }
+
+  /** While running: send everything pending, chunk by chunk; stop at the first non-202. */
+  private async sendPending(): Promise<'ok' | 'range' | 'abort' | 'failed' | 'not-found'> {
+    while (this.sent < this.buffer.length) {
+      if (this.abortController.signal.aborted) return 'abort';
+      const result = await this.patchOnce(false).catch((error: unknown) => {
+        if (JobApiError.isInstance(error) && error.code === 'JOB_API_ABORTED') return undefined;
+        throw error;
+      });
+      if (!result) return 'failed';
+      if (result.outcome === 'ok') continue;
+      if (result.outcome === 'range-mismatch') return 'range';
+      if (result.outcome === 'abort') return 'abort';
+      if (result.outcome === 'not-found') return 'not-found';
+      return 'failed';
+    }
+    return 'ok';
+  }
+
+  private body(state: JobUpdateBody['state'], failureReason?: string, exitCode?: number): JobUpdateBody {
+    const body: JobUpdateBody = { info: this.info, token: this.jobToken, state, output: {} };
+    if (failureReason) body.failure_reason = failureReason;
+    if (exitCode !== undefined && exitCode !== 0) body.exit_code = exitCode;
+    if (this.buffer.length > 0) {
+      const checksum = this.buffer.checksum;
+      body.checksum = checksum;
+      body.output = { checksum, bytesize: this.buffer.length };
+    }
+    return body;
+  }
+
+  private async put(
+    result: { state: JobUpdateBody['state']; failureReason?: string; exitCode?: number },
+    signal?: AbortSignal,
+    final = false,
+  ): Promise<UpdateJobResult> {
+    const body = this.body(result.state, result.failureReason, result.exitCode);
+    const answer = await updateJob(this.transport, this.jobId, body, {
+      signal,
+      runnerToken: this.options.runnerToken,
+      maxIntervalMs: this.options.maxUpdateIntervalMs ?? MAX_UPDATE_INTERVAL_MS,
+    });
+    if (answer.outcome === 'ok' || answer.outcome === 'accepted') this.lastContact = this.transport.clock.now();
+    this.applySignals(answer, final);
+    return answer;
+  }
+
+  /** Final flush (spec §6.5 step 2): 'done' when all sent, 'stop' on abort/404, 'failed' otherwise. */
+  private async finalFlush(signal: AbortSignal | undefined): Promise<'done' | 'stop' | 'failed'> {
+    while (this.sent < this.buffer.length) {
+      const result = await this.patchOnce(true);
+      if (result.outcome === 'ok') continue;
+      if (result.outcome === 'range-mismatch') {
+        await this.transport.clock.sleep(this.intervalMs, signal);
+        continue;
+      }
+      if (result.outcome === 'abort' || result.outcome === 'not-found') return 'stop';
+      await this.transport.clock.sleep(this.intervalMs, signal);
+      return 'failed';
+    }
+    return 'done';
+  }
+
+  /**
+   * Reports the job's end (spec §6.5): stops the loop, flushes the whole trace, then `PUT` the final state until
+   * GitLab takes it (202 → wait and repeat; 412 → re-send the whole trace), with up to `finalUpdateRetryLimit`
+   * failed attempts. Never throws for server answers; rejects only when `signal` aborts.
+   */
+  async finish(result: FinalJobState, signal?: AbortSignal): Promise<FinishResult> {
+    this.closed = true;
+    this.stop();
+    const failureReason =
+      result.state === 'failed'
+        ? mapFailureReason(result.failureReason, this.options.supportedFailureReasons)
+        : undefined;
+    if (this.dropped || this.finished) {
+      return { outcome: 'dropped', failureReason, attempts: 0, error: undefined };
+    }
+    this.finished = true;
+    return this.serial(async () => {
+      this.intervalMs = this.options.updateIntervalMs ?? 3000;
+      const limit = this.options.finalUpdateRetryLimit ?? 10;
+      const backoff = this.options.finalUpdateBackoff ?? {};
+      let failures = 0;
+      let attempts = 0;
+      let lastError: JobApiError | undefined;
+      for (;;) {
+        attempts++;
+        const flushed = await this.finalFlush(signal);
+        let failed = flushed === 'failed';
+        if (!failed) {
+          const answer = await this.put(
+            { state: result.state, ...(failureReason ? { failureReason } : {}), exitCode: exitCodeOf(result) },
+            signal,
+            true,
+          );
+          this.emitEvent({
+            type: 'final-update-attempt',
+            jobId: this.jobId,
+            attempt: attempts,
+            outcome: answer.outcome,
+          });
+          if (answer.outcome === 'ok') return { outcome: 'delivered', failureReason, attempts, error: undefined };
+          if (answer.outcome === 'abort') return { outcome: 'aborted', failureReason, attempts, error: answer.error };
+          if (answer.outcome === 'accepted') {
+            await this.transport.clock.sleep(this.intervalMs, signal);
+            continue;
+          }
+          if (answer.outcome === 'trace-validation-failed') {
+            this.sent = 0;
+            await this.transport.clock.sleep(this.intervalMs, signal);
+            continue;
+          }
+          lastError = answer.error;
+          await this.transport.clock.sleep(this.intervalMs, signal);
+          failed = true;
+        }
+        failures++;
+        if (failures >= limit) {
+          return {
+            outcome: 'gave-up',
+            failureReason,
+            attempts,
+            error: new JobApiError(
+              'JOB_API_FINAL_UPDATE_FAILED',
+              `job ${this.jobId}: final update not accepted after ${failures} failed attempts`,
+              { cause: lastError },
+            ),
+          };
+        }
+        await this.transport.clock.sleep(
+          backoffDelay(failures, backoff.minMs ?? 1000, backoff.maxMs ?? 60 * 60_000, () => 1),
+          signal,
+        );
+      }
+    });
+  }
+
+  /** Stops the loop without reporting (runner shutting down hard, or the caller gave up). */
+  dispose(): void {
+    this.stop();
+    this.stopController.abort();
+  }
+}
+
+function exitCodeOf(result: FinalJobState): number | undefined {
+  return result.state === 'failed' ? result.exitCode : undefined;
+}
