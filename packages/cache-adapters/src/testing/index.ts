@@ -1,0 +1,1 @@
+export { type CacheAdapterSuiteOptions, describeCacheAdapter } from './conformance.js';
