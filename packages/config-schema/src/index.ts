@@ -36,3 +36,7 @@ export { autoscalerSchema, type AutoscalerConfig } from './schema/autoscaler.js'
 export { kubernetesSchema, type KubernetesConfig } from './schema/kubernetes.js';
 export { parallelsSchema, virtualboxSchema, type ParallelsConfig, type VirtualboxConfig } from './schema/vm.js';
 export { formatGoDuration, parseGoDuration } from './values/duration.js';
+export { appendRunner, stringify, stringifyRunner } from './toml/write.js';
+export { MASKED, SECRET_NAME, redactSecrets, redactUrl, shortTokenForDisplay } from './secrets.js';
+export { expandCredentials, expandVariables } from './expand.js';
+export { CONFIG_JSON_SCHEMA_ID, createJsonSchema } from './json-schema.js';

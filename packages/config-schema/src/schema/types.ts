@@ -176,7 +176,7 @@ export function oneOf(
         );
       }
     })
-    .meta(options.caseInsensitive ? {} : { examples: [...values] });
+    .meta(options.caseInsensitive ? {} : { enum: [...values] });
 }
 
 /** A string that must pass `check`; otherwise `invalid_format` naming `what`. */
