@@ -256,6 +256,7 @@ describe('classifyPullFailure', () => {
       'Head "http://127.0.0.1:5001/v2/x/manifests/latest": no basic auth credentials: unauthorized',
       'runner_configuration_error',
     ],
+    ['Head "http://127.0.0.1:5001/v2/a/manifests/latest": no basic auth credentials', 'runner_configuration_error'],
     ['received unexpected HTTP status: 502 Bad Gateway', 'image_pull_failure'],
   ] as const)('%s → %s', (message, reason) => {
     expect(classifyPullFailure(message)).toBe(reason);

@@ -21,6 +21,8 @@ export function classifyPullFailure(message: string): ImageFailureReason {
       'manifest unknown',
       'pull access denied',
       'access to the resource is denied',
+      'no basic auth credentials',
+      'repository does not exist or may require',
       'unauthorized',
       'authentication required',
     )
