@@ -1,0 +1,243 @@
+import { SchedulerStateError } from '../errors.js';
+import type { CompiledPipeline, PlannedJob } from '../plan/planned-job.js';
+
+/** GitLab's job status words, as the scheduler uses them. */
+export type SchedulerJobStatus =
+  | 'created'
+  | 'pending'
+  | 'running'
+  | 'success'
+  | 'failed'
+  | 'canceled'
+  | 'skipped'
+  | 'manual'
+  | 'scheduled';
+
+/** GitLab's pipeline status words. */
+export type PipelineStatus =
+  | 'created'
+  | 'pending'
+  | 'running'
+  | 'success'
+  | 'failed'
+  | 'canceled'
+  | 'skipped'
+  | 'manual'
+  | 'scheduled';
+
+export interface FinishOptions {
+  /** Whether this failure is allowed; by default the job's `allow_failure` (and its exit_codes) decide. */
+  allowFailure?: boolean;
+  /** Exit code of the failed script, for `allow_failure:exit_codes` and `retry:exit_codes`. */
+  exitCode?: number;
+  /** GitLab failure reason, for `retry:when` (default `script_failure`). */
+  failureReason?: string;
+}
+
+export interface SchedulerJobState {
+  job: PlannedJob;
+  status: SchedulerJobStatus;
+  /** Runs so far (retries included). */
+  attempts: number;
+  /** A failed job whose failure was allowed (`allow_failure`), shown by GitLab as a warning. */
+  allowedFailure: boolean;
+  /** For `scheduled` jobs: when they become pending (ms since epoch, from the scheduler's clock). */
+  runAt?: number;
+}
+
+export interface Scheduler {
+  /** Jobs that may start now (status `pending`), in GitLab's order; each is returned until started. */
+  ready(): PlannedJob[];
+  /** Marks a ready job as running. */
+  start(name: string): void;
+  /** Records a running job's result; a retryable failure puts the job back to pending. */
+  finish(name: string, result: 'success' | 'failed' | 'canceled', options?: FinishOptions): void;
+  /** Plays a manual job, or runs a scheduled (delayed) job now. */
+  play(name: string): void;
+  /** Cancels every job that has not finished. */
+  cancel(): void;
+  /** Jobs GitLab would skip (their `when` does not match the earlier jobs' result). */
+  skipped(): PlannedJob[];
+  /** The pipeline's status word. */
+  status(): PipelineStatus;
+  /** Every job with its status. */
+  jobs(): SchedulerJobState[];
+  /** The next time (clock ms) a scheduled job becomes pending, if any. */
+  nextWakeUp(): number | undefined;
+}
+
+export interface SchedulerOptions {
+  /** Clock for `when: delayed` (default Date.now). */
+  now?: () => number;
+}
+
+const FINISHED = new Set<SchedulerJobStatus>(['success', 'failed', 'canceled', 'skipped']);
+
+type Composite = 'success' | 'failed' | 'canceled' | 'skipped' | 'waiting';
+
+/**
+ * GitLab's pipeline processing as a state machine: a job's prerequisites are its `needs` or, without needs, every
+ * job of the earlier stages; once they are complete their composite status (allowed failures and non-blocking
+ * manual jobs ignored) decides by `when` whether the job becomes pending, manual, scheduled or skipped.
+ */
+export function createScheduler(compiled: CompiledPipeline, options: SchedulerOptions = {}): Scheduler {
+  const now = options.now ?? Date.now;
+  const states = new Map<string, SchedulerJobState>();
+  for (const job of compiled.jobs) states.set(job.name, { job, status: 'created', attempts: 0, allowedFailure: false });
+  const order = compiled.jobs.map((job) => states.get(job.name)!);
+
+  const get = (name: string): SchedulerJobState => {
+    const state = states.get(name);
+    if (!state) throw new SchedulerStateError(`no job named "${name}" in this pipeline`);
+    return state;
+  };
+
+  const ignored = (state: SchedulerJobState, viaNeeds: boolean): boolean =>
+    (state.status === 'failed' && state.allowedFailure) ||
+    (state.status === 'canceled' && state.job.allowFailure) ||
+    (!viaNeeds && state.status === 'manual' && state.job.allowFailure);
+
+  const composite = (prerequisites: SchedulerJobState[], viaNeeds: boolean): Composite => {
+    let sawSuccess = false;
+    let sawFailed = false;
+    let sawCanceled = false;
+    for (const state of prerequisites) {
+      if (ignored(state, viaNeeds)) {
+        sawSuccess = true;
+        continue;
+      }
+      if (!FINISHED.has(state.status)) return 'waiting';
+      if (state.status === 'success') sawSuccess = true;
+      else if (state.status === 'failed') sawFailed = true;
+      else if (state.status === 'canceled') sawCanceled = true;
+    }
+    if (sawFailed) return 'failed';
+    if (sawCanceled) return 'canceled';
+    if (!sawSuccess && prerequisites.length > 0) return 'skipped';
+    return 'success';
+  };
+
+  const prerequisitesOf = (state: SchedulerJobState): { list: SchedulerJobState[]; viaNeeds: boolean } => {
+    const { job } = state;
+    if (job.needs) {
+      return {
+        list: job.needs.map((need) => states.get(need.name)).filter((s): s is SchedulerJobState => s !== undefined),
+        viaNeeds: true,
+      };
+    }
+    return { list: order.filter((other) => other.job.stageIndex < job.stageIndex), viaNeeds: false };
+  };
+
+  const advance = (): void => {
+    let changed = true;
+    while (changed) {
+      changed = false;
+      for (const state of order) {
+        if (state.status === 'scheduled' && state.runAt !== undefined && state.runAt <= now()) {
+          state.status = 'pending';
+          delete state.runAt;
+          changed = true;
+          continue;
+        }
+        if (state.status !== 'created') continue;
+        const { list, viaNeeds } = prerequisitesOf(state);
+        const result = composite(list, viaNeeds);
+        if (result === 'waiting') continue;
+        const when = state.job.when;
+        const passes =
+          when === 'always' ||
+          (when === 'on_failure' ? result === 'failed' : result === 'success' || result === 'skipped');
+        if (!passes) state.status = 'skipped';
+        else if (when === 'manual') state.status = 'manual';
+        else if (when === 'delayed') {
+          state.status = 'scheduled';
+          state.runAt = now() + (state.job.startIn ?? 0) * 1000;
+        } else state.status = 'pending';
+        changed = true;
+      }
+    }
+  };
+
+  const pipelineStatus = (): PipelineStatus => {
+    advance();
+    const list = order;
+    if (list.some((s) => s.status === 'running' || s.status === 'pending')) {
+      return list.some((s) => s.status === 'running' || FINISHED.has(s.status)) ? 'running' : 'pending';
+    }
+    if (list.every((s) => s.status === 'created')) return 'created';
+    if (list.some((s) => s.status === 'scheduled')) return 'scheduled';
+    if (list.some((s) => s.status === 'manual' && !s.job.allowFailure)) return 'manual';
+    if (list.some((s) => s.status === 'created')) return 'running';
+    const counted = list.filter((s) => !ignored(s, false));
+    if (counted.some((s) => s.status === 'failed')) return 'failed';
+    if (counted.some((s) => s.status === 'canceled')) return 'canceled';
+    if (counted.length > 0 && counted.every((s) => s.status === 'skipped')) return 'skipped';
+    return 'success';
+  };
+
+  return {
+    ready() {
+      advance();
+      return order.filter((s) => s.status === 'pending').map((s) => s.job);
+    },
+    start(name) {
+      advance();
+      const state = get(name);
+      if (state.status !== 'pending')
+        throw new SchedulerStateError(`job "${name}" cannot start: it is ${state.status}, not pending`);
+      state.status = 'running';
+      state.attempts++;
+    },
+    finish(name, result, finishOptions = {}) {
+      const state = get(name);
+      if (state.status !== 'running' && !(result === 'canceled' && state.status === 'pending')) {
+        throw new SchedulerStateError(`job "${name}" cannot finish: it is ${state.status}, not running`);
+      }
+      if (result === 'failed') {
+        const { retry } = state.job;
+        const reason = finishOptions.failureReason ?? 'script_failure';
+        const retryable =
+          state.attempts <= retry.max &&
+          (retry.when.includes('always') || retry.when.includes(reason)) &&
+          (retry.exitCodes.length === 0 ||
+            (finishOptions.exitCode !== undefined && retry.exitCodes.includes(finishOptions.exitCode)));
+        if (retryable) {
+          state.status = 'pending';
+          return;
+        }
+        const codes = state.job.allowFailureExitCodes;
+        state.allowedFailure =
+          finishOptions.allowFailure ??
+          (state.job.allowFailure &&
+            (codes.length === 0 || (finishOptions.exitCode !== undefined && codes.includes(finishOptions.exitCode))));
+      }
+      state.status = result;
+      advance();
+    },
+    play(name) {
+      const state = get(name);
+      if (state.status !== 'manual' && state.status !== 'scheduled') {
+        throw new SchedulerStateError(`job "${name}" cannot be played: it is ${state.status}, not manual or scheduled`);
+      }
+      state.status = 'pending';
+      delete state.runAt;
+      advance();
+    },
+    cancel() {
+      for (const state of order) if (!FINISHED.has(state.status)) state.status = 'canceled';
+    },
+    skipped() {
+      advance();
+      return order.filter((s) => s.status === 'skipped').map((s) => s.job);
+    },
+    status: pipelineStatus,
+    jobs() {
+      advance();
+      return order.map((s) => ({ ...s }));
+    },
+    nextWakeUp() {
+      const times = order.filter((s) => s.status === 'scheduled' && s.runAt !== undefined).map((s) => s.runAt!);
+      return times.length > 0 ? Math.min(...times) : undefined;
+    },
+  };
+}
