@@ -1,0 +1,242 @@
+import { mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { Header } from 'tar';
+import { ZipFile } from 'yazl';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ArchiveError } from '../errors.js';
+import { extractArchive } from './extract.js';
+
+let sandbox = '';
+beforeAll(async () => {
+  sandbox = await mkdtemp(join(tmpdir(), 'rk-malicious-'));
+});
+afterAll(async () => {
+  await rm(sandbox, { recursive: true, force: true });
+});
+
+/** Builds a zip with yazl, then swaps placeholder names for the hostile ones (same length) in every header. */
+async function zipWith(
+  entries: { name: string; data?: string | Buffer; symlink?: boolean; swap?: [string, string] }[],
+): Promise<Buffer> {
+  const zip = new ZipFile();
+  for (const entry of entries) {
+    const data = Buffer.isBuffer(entry.data) ? entry.data : Buffer.from(entry.data ?? 'evil');
+    zip.addBuffer(data, entry.name, entry.symlink ? { mode: 0o120777, compressionLevel: 0 } : { mode: 0o100644 });
+  }
+  zip.end();
+  const chunks: Buffer[] = [];
+  for await (const chunk of zip.outputStream) chunks.push(chunk as Buffer);
+  let bytes = Buffer.concat(chunks);
+  for (const entry of entries) {
+    if (!entry.swap) continue;
+    const [from, to] = entry.swap;
+    if (from.length !== to.length) throw new Error('swap must keep the length');
+    let at = bytes.indexOf(from);
+    while (at !== -1) {
+      bytes.write(to, at, 'latin1');
+      at = bytes.indexOf(from, at + 1);
+    }
+    bytes = Buffer.from(bytes);
+  }
+  return bytes;
+}
+
+/** Builds a raw tar.gz from headers written by hand (node-tar's Header only encodes; nothing is sanitised). */
+function tarGzWith(
+  entries: { path: string; type?: string; data?: string; linkpath?: string; size?: number }[],
+  end = true,
+): Buffer {
+  const blocks: Buffer[] = [];
+  for (const entry of entries) {
+    const data = Buffer.from(entry.data ?? '');
+    const header = new Header({
+      path: entry.path,
+      type: (entry.type ?? 'File') as 'File',
+      size: entry.size ?? data.length,
+      mode: 0o644,
+      mtime: new Date('2026-01-01T00:00:00Z'),
+      ...(entry.linkpath !== undefined ? { linkpath: entry.linkpath } : {}),
+    });
+    const block = Buffer.alloc(512);
+    header.encode(block, 0);
+    blocks.push(block);
+    if (data.length > 0) blocks.push(data, Buffer.alloc((512 - (data.length % 512)) % 512));
+  }
+  if (end) blocks.push(Buffer.alloc(1024));
+  return gzipSync(Buffer.concat(blocks));
+}
+
+async function listTree(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const entry of await readdir(dir, { withFileTypes: true, recursive: true })) {
+    const full = join(entry.parentPath, entry.name);
+    out.push(`${relative(dir, full)}${entry.isFile() ? `=${await readFile(full, 'utf8')}` : ''}`);
+  }
+  return out.sort();
+}
+
+interface Case {
+  name: string;
+  code: string;
+  build: (paths: { sandbox: string; outside: string; target: string }) => Promise<Buffer> | Buffer;
+  prepare?: (paths: { outside: string; target: string }) => Promise<void>;
+  limits?: { maxEntries?: number; maxBytes?: number };
+}
+
+const cases: Case[] = [
+  {
+    name: 'zip: ../ in a name',
+    code: 'ARCHIVE_PATH_TRAVERSAL',
+    build: () => zipWith([{ name: 'xx/evil.txt', swap: ['xx/evil.txt', '../evil.txt'] }]),
+  },
+  {
+    name: 'zip: a/../../ in a name',
+    code: 'ARCHIVE_PATH_TRAVERSAL',
+    build: () => zipWith([{ name: 'a/xx/xx/evil.txt', swap: ['a/xx/xx/evil.txt', 'a/../../evil.txt'] }]),
+  },
+  {
+    name: 'zip: absolute name',
+    code: 'ARCHIVE_PATH_TRAVERSAL',
+    build: ({ sandbox }) => {
+      const absolute = `${sandbox}/evil.txt`;
+      const placeholder = `X${absolute.slice(1)}`;
+      return zipWith([{ name: placeholder, swap: [placeholder, absolute] }]);
+    },
+  },
+  {
+    name: 'zip: backslash traversal',
+    code: 'ARCHIVE_PATH_TRAVERSAL',
+    build: () => zipWith([{ name: 'xx/evil.txt', swap: ['xx/evil.txt', '..\\evil.txt'] }]),
+  },
+  {
+    name: 'zip: symlink to ../..',
+    code: 'ARCHIVE_LINK_ESCAPE',
+    build: () => zipWith([{ name: 'link', data: '../outside', symlink: true }]),
+  },
+  {
+    name: 'zip: symlink to an absolute path',
+    code: 'ARCHIVE_LINK_ESCAPE',
+    build: ({ outside }) => zipWith([{ name: 'link', data: outside, symlink: true }]),
+  },
+  {
+    name: 'zip: write through an existing symlink in the target',
+    code: 'ARCHIVE_LINK_ESCAPE',
+    prepare: async ({ outside, target }) => symlink(outside, join(target, 'pre')),
+    build: () => zipWith([{ name: 'pre/evil.txt' }]),
+  },
+  {
+    name: 'zip: more entries than allowed',
+    code: 'ARCHIVE_LIMIT_EXCEEDED',
+    limits: { maxEntries: 3 },
+    build: () => zipWith([1, 2, 3, 4, 5].map((n) => ({ name: `f${n}` }))),
+  },
+  {
+    name: 'zip: bomb (expands beyond the byte limit)',
+    code: 'ARCHIVE_LIMIT_EXCEEDED',
+    limits: { maxBytes: 1024 * 1024 },
+    build: () => zipWith([{ name: 'zeros', data: Buffer.alloc(8 * 1024 * 1024) }]),
+  },
+  {
+    name: 'zip: truncated',
+    code: 'ARCHIVE_TRUNCATED',
+    build: async () => {
+      const whole = await zipWith([{ name: 'a', data: Buffer.alloc(50_000, 7) }, { name: 'b' }]);
+      return whole.subarray(0, Math.floor(whole.length / 2));
+    },
+  },
+  {
+    name: 'tar.gz: ../ in a name',
+    code: 'ARCHIVE_PATH_TRAVERSAL',
+    build: () => tarGzWith([{ path: '../evil.txt', data: 'evil' }]),
+  },
+  {
+    name: 'tar.gz: absolute name',
+    code: 'ARCHIVE_PATH_TRAVERSAL',
+    build: ({ sandbox }) => tarGzWith([{ path: `${sandbox}/evil.txt`, data: 'evil' }]),
+  },
+  {
+    name: 'tar.gz: symlink out, then a file through it',
+    code: 'ARCHIVE_LINK_ESCAPE',
+    build: () =>
+      tarGzWith([
+        { path: 'link', type: 'SymbolicLink', linkpath: '../outside' },
+        { path: 'link/evil.txt', data: 'evil' },
+      ]),
+  },
+  {
+    name: 'tar.gz: hard link out of the target',
+    code: 'ARCHIVE_LINK_ESCAPE',
+    build: () => tarGzWith([{ path: 'hard', type: 'Link', linkpath: '../outside/secret.txt' }]),
+  },
+  {
+    name: 'tar.gz: hard link to an absolute path',
+    code: 'ARCHIVE_LINK_ESCAPE',
+    build: ({ outside }) => tarGzWith([{ path: 'hard', type: 'Link', linkpath: `${outside}/secret.txt` }]),
+  },
+  {
+    name: 'tar.gz: write through an existing symlink in the target',
+    code: 'ARCHIVE_LINK_ESCAPE',
+    prepare: async ({ outside, target }) => symlink(outside, join(target, 'pre')),
+    build: () => tarGzWith([{ path: 'pre/evil.txt', data: 'evil' }]),
+  },
+  {
+    name: 'tar.gz: bomb (declared sizes beyond the byte limit)',
+    code: 'ARCHIVE_LIMIT_EXCEEDED',
+    limits: { maxBytes: 1000 },
+    build: () => tarGzWith([{ path: 'big', data: 'x'.repeat(2000) }]),
+  },
+  {
+    name: 'tar.gz: more entries than allowed',
+    code: 'ARCHIVE_LIMIT_EXCEEDED',
+    limits: { maxEntries: 2 },
+    build: () =>
+      tarGzWith([
+        { path: 'a', data: '1' },
+        { path: 'b', data: '2' },
+        { path: 'c', data: '3' },
+      ]),
+  },
+  {
+    name: 'tar.gz: truncated',
+    code: 'ARCHIVE_TRUNCATED',
+    build: () => {
+      const whole = tarGzWith([
+        { path: 'a', data: 'y'.repeat(100_000) },
+        { path: 'b', data: 'z' },
+      ]);
+      return whole.subarray(0, Math.floor(whole.length / 2));
+    },
+  },
+  {
+    name: 'tar.gz: tar stream cut short inside an entry',
+    code: 'ARCHIVE_TRUNCATED',
+    build: () => tarGzWith([{ path: 'a', data: 'short', size: 100_000 }], false),
+  },
+  { name: 'not an archive', code: 'ARCHIVE_FORMAT_UNKNOWN', build: () => Buffer.from('just text, not an archive') },
+];
+
+describe('extractArchive refuses malicious archives', () => {
+  it.each(cases)('$name → $code, nothing written outside the target', async (testCase) => {
+    const root = await mkdtemp(join(sandbox, 'case-'));
+    const outside = join(root, 'outside');
+    const target = join(root, 'target');
+    await mkdir(outside);
+    await mkdir(target);
+    await writeFile(join(outside, 'secret.txt'), 'secret');
+    await testCase.prepare?.({ outside, target });
+    const archive = join(root, 'archive.bin');
+    await writeFile(archive, await testCase.build({ sandbox: root, outside, target }));
+    const before = (await listTree(root)).filter((line) => !line.startsWith('target'));
+
+    const error = await extractArchive({ file: archive, target, ...testCase.limits }).then(
+      () => undefined,
+      (caught: unknown) => caught,
+    );
+    expect(ArchiveError.isInstance(error), String(error)).toBe(true);
+    expect((error as ArchiveError).code).toBe(testCase.code);
+    const after = (await listTree(root)).filter((line) => !line.startsWith('target'));
+    expect(after).toEqual(before);
+  });
+});
