@@ -163,25 +163,29 @@ class Client implements JobApiClient {
     return this.runnersApi;
   }
 
-  register(options: RegisterOptions) {
+  async register(options: RegisterOptions) {
     return this.runners.register(options);
   }
-  verify(options: { token: string; systemId?: string; signal?: AbortSignal }) {
+  async verify(options: { token: string; systemId?: string; signal?: AbortSignal }) {
     return this.runners.verify(options);
   }
-  unregister(options: { token: string; systemId?: string; signal?: AbortSignal }) {
+  async unregister(options: { token: string; systemId?: string; signal?: AbortSignal }) {
     return this.runners.unregister(options);
   }
-  unregisterRunner(options: { token: string; signal?: AbortSignal }) {
+  async unregisterRunner(options: { token: string; signal?: AbortSignal }) {
     return this.runners.unregisterRunner(options);
   }
-  unregisterManager(options: { token: string; systemId: string; signal?: AbortSignal }) {
+  async unregisterManager(options: { token: string; systemId: string; signal?: AbortSignal }) {
     return this.runners.unregisterManager(options);
   }
-  resetToken(options: { token: string; signal?: AbortSignal }) {
+  async resetToken(options: { token: string; signal?: AbortSignal }) {
     return this.runners.resetToken(options);
   }
-  resetTokenWithPersonalAccessToken(options: { runnerId: number; personalAccessToken: string; signal?: AbortSignal }) {
+  async resetTokenWithPersonalAccessToken(options: {
+    runnerId: number;
+    personalAccessToken: string;
+    signal?: AbortSignal;
+  }) {
     return this.runners.resetTokenWithPersonalAccessToken(options);
   }
 
@@ -336,11 +340,11 @@ class Client implements JobApiClient {
     return result.outcome === 'delivered';
   }
 
-  uploadArtifact(options: UploadArtifactOptions) {
+  async uploadArtifact(options: UploadArtifactOptions) {
     return uploadArtifact(this.transport, options);
   }
 
-  downloadArtifact(options: DownloadArtifactOptions) {
+  async downloadArtifact(options: DownloadArtifactOptions) {
     return downloadArtifact(this.transport, options);
   }
 

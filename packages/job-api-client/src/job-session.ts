@@ -371,7 +371,10 @@ export class JobSession extends EventEmitter<JobSessionEvents> {
             attempt: attempts,
             outcome: answer.outcome,
           });
-          if (answer.outcome === 'ok') return { outcome: 'delivered', failureReason, attempts, error: undefined };
+          // A 200 whose Job-Status is failed/canceled is the normal answer to a final update: delivered.
+          if (answer.outcome === 'ok' || answer.status === 200) {
+            return { outcome: 'delivered', failureReason, attempts, error: undefined };
+          }
           if (answer.outcome === 'abort') return { outcome: 'aborted', failureReason, attempts, error: answer.error };
           if (answer.outcome === 'accepted') {
             await this.transport.clock.sleep(this.intervalMs, signal);

@@ -13,11 +13,13 @@ export interface RecordedRequest {
   rawQuery: string;
   headers: Record<string, string>;
   body: Buffer;
+  /** The client's port: tells connections apart. */
+  remotePort: number;
 }
 
 export interface ReplyOptions {
   status: number;
-  headers?: Record<string, string>;
+  headers?: Record<string, string | undefined>;
   body?: string | Buffer | object;
 }
 
@@ -51,6 +53,7 @@ export async function startServer(handler: Handler = () => ({ status: 404 })): P
         rawQuery: url.search.replace(/^\?/, ''),
         headers,
         body: Buffer.concat(chunks),
+        remotePort: req.socket.remotePort ?? 0,
       };
       requests.push(recorded);
       const reply = await current(recorded);
@@ -63,7 +66,11 @@ export async function startServer(handler: Handler = () => ({ status: 404 })): P
       else if (Buffer.isBuffer(reply.body)) body = reply.body;
       else if (typeof reply.body === 'string') body = Buffer.from(reply.body);
       else body = Buffer.from(JSON.stringify(reply.body));
-      res.writeHead(reply.status, { ...reply.headers });
+      const replyHeaders: Record<string, string> = {};
+      for (const [name, value] of Object.entries(reply.headers ?? {})) {
+        if (value !== undefined) replyHeaders[name] = value;
+      }
+      res.writeHead(reply.status, replyHeaders);
       res.end(body);
     });
   });
