@@ -54,3 +54,21 @@ export { formatTimestamp, type TraceSummary, TraceWriter, type TraceWriterOption
 export { expandText } from './variables/expand.js';
 export { FEATURE_FLAG_DEFAULTS, resolveFeatureFlags } from './variables/feature-flags.js';
 export { type JobVariable, JobVariables } from './variables/variables.js';
+export { createShellExecutor, type ShellExecutorSettings } from './executors/shell.js';
+export {
+  formatGoDuration,
+  jobDirectories,
+  parseGoDuration,
+  projectSlug,
+  shortToken,
+} from './job/identifiers.js';
+export {
+  type JobOutcome,
+  type JobResult,
+  type RunJobOptions,
+  RunnerInterrupt,
+  type RunnerSettings,
+  type RuntimeEvent,
+  runJob,
+} from './job/run-job.js';
+export { assertSupportedShell } from './shell/supported.js';
