@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import packageJson from '../package.json' with { type: 'json' };
+import { processIo, registerConfigCommand } from './commands/config.js';
 
 /** Builds the `runnerkit` command tree. Each command lives in `commands/<name>.ts` and only wires packages. */
 export function createProgram(): Command {
@@ -8,6 +9,7 @@ export function createProgram(): Command {
     .name('runnerkit')
     .description('A GitLab Runner compatible CI job runner')
     .version(packageJson.version, '-v, --version');
+  registerConfigCommand(program, processIo());
   return program;
 }
 

@@ -1,6 +1,6 @@
 export { parseConfig, validateConfig, type ParsedConfig, type ParseOptions, type ValidationResult } from './parse.js';
 export { ConfigSchemaError, ConfigValidationError, ConfigWriteError, type ConfigSchemaErrorCode } from './errors.js';
-export { formatPath, type ConfigIssue, type IssueCode, type Severity, type PathSegment } from './issues.js';
+export { formatPath, sortIssues, type ConfigIssue, type IssueCode, type Severity, type PathSegment } from './issues.js';
 export { CONFIG_DEFAULTS } from './defaults.js';
 export { effectiveConfig, effectiveRunner, type EffectiveConfig, type EffectiveRunner } from './effective.js';
 export {
