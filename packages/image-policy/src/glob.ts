@@ -156,11 +156,23 @@ function compileSequence(pattern: string, start: number, inBraces: boolean): Com
   return { source, end: i };
 }
 
+// Allow-lists are short and checked for every job and service: keep the compiled patterns.
+const cache = new Map<string, RegExp | undefined>();
+const CACHE_LIMIT = 512;
+
 /** Compiles a doublestar pattern; `undefined` for a malformed pattern (which matches nothing). */
 export function compileGlob(pattern: string): RegExp | undefined {
+  if (cache.has(pattern)) return cache.get(pattern);
+  const compiled = compileUncached(pattern);
+  if (cache.size >= CACHE_LIMIT) cache.delete(cache.keys().next().value as string);
+  cache.set(pattern, compiled);
+  return compiled;
+}
+
+function compileUncached(pattern: string): RegExp | undefined {
   try {
     const compiled = compileSequence(pattern, 0, false);
-    if (compiled.end !== pattern.length) return undefined; // a stray '}' or ',' outside braces is literal below
+    if (compiled.end !== pattern.length) return undefined;
     return new RegExp(`^${compiled.source}$`, 's');
   } catch (error) {
     if (error instanceof BadPattern) return undefined;
