@@ -8,7 +8,7 @@ import type {
 import { JobApiError, type JobPayloadError } from './errors.js';
 import { HealthTracker } from './health.js';
 import { JobSession, type JobSessionOptions } from './job-session.js';
-import { type JobPayload, parseJob } from './payload.js';
+import { debugTraceEnabled, type JobPayload, parseJob } from './payload.js';
 import { readJson, statusError } from './response.js';
 import { buildRunnerInfo, defaultUserAgent, type RunnerInfo, type RunnerInfoOptions } from './runner-info.js';
 import { type RegisterOptions, type RunnerCredentials, RunnerEndpoints, type VerifyResult } from './runners.js';
@@ -319,7 +319,7 @@ class Client implements JobApiClient {
       jobId: job.id,
       jobToken: job.token,
       supportedFailureReasons: options.supportedFailureReasons ?? job.features.failure_reasons,
-      debugTrace: options.debugTrace ?? job.debugTrace,
+      debugTrace: options.debugTrace ?? debugTraceEnabled(job),
     });
   }
 

@@ -27,7 +27,7 @@ export {
 } from './job-session.js';
 export { contentRange, MAX_TRACE_PATCH_BYTES, rangeEnd } from './job-updates.js';
 export { maskToken, redact } from './mask.js';
-export { type JobPayload, parseJob } from './payload.js';
+export { debugTraceEnabled, type JobPayload, type ParseJobResult, parseJob } from './payload.js';
 export {
   BASE_FEATURES,
   buildRunnerInfo,

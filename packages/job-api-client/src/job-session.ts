@@ -13,7 +13,7 @@ import {
 import type { RunnerInfo } from './runner-info.js';
 import { TraceBuffer } from './trace-buffer.js';
 import { backoffDelay, type Transport } from './transport.js';
-import { mapFailureReason } from './failure-reasons.js';
+import { type FailureReason, mapFailureReason } from '@runnerkit/job-spec';
 
 export interface JobSessionOptions {
   jobId: number;
@@ -42,13 +42,20 @@ export interface JobSessionOptions {
 
 export type AcknowledgeResult = 'run' | 'drop' | 'cancel';
 
-export type FinalJobState = { state: 'success' } | { state: 'failed'; failureReason?: string; exitCode?: number };
+export type FinalJobState =
+  | { state: 'success' }
+  | {
+      state: 'failed';
+      /** The runner's reason (job_canceled, image_pull_failure, …); mapped to one GitLab accepts before sending. */
+      failureReason?: FailureReason | '';
+      exitCode?: number;
+    };
 
 export interface FinishResult {
   /** delivered: 200; aborted: the server refused further updates (403/404/canceled); gave-up: retry limit reached. */
   outcome: 'delivered' | 'aborted' | 'gave-up' | 'dropped';
   /** The failure_reason actually sent, after mapping. */
-  failureReason: string | undefined;
+  failureReason: FailureReason | undefined;
   attempts: number;
   error: JobApiError | undefined;
 }

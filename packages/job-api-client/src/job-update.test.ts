@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import type { FailureReason } from '@runnerkit/job-spec';
 import { createJobApiClient, type JobApiClient } from './client.js';
 import {
   compareRequest,
@@ -213,7 +214,7 @@ describe('final update', () => {
     expect(server.requests.map((r) => r.method)).toEqual(['PATCH', 'PUT']);
   });
 
-  it.each([
+  it.each<[FailureReason | '', string[], string]>([
     ['image_pull_failure', GITLAB_REASONS, 'runner_system_failure'],
     ['runner_configuration_error', [], 'script_failure'],
     ['', GITLAB_REASONS, 'script_failure'],

@@ -1,48 +1,26 @@
-import { JobPayloadError, type JobPayloadIssue } from './errors.js';
+import { type JobPayload, parseJobPayload } from '@runnerkit/job-spec';
+import { JobPayloadError } from './errors.js';
 
-/** The parsed job (typed through @runnerkit/job-spec once it lands; until then id/token/features only). */
-export interface JobPayload {
-  id: number;
-  token: string;
-  features: { failure_reasons: string[] };
-  /** CI_DEBUG_TRACE=true among the variables. */
-  debugTrace: boolean;
-  [key: string]: unknown;
-}
+export type { JobPayload };
 
 export type ParseJobResult = { ok: true; job: JobPayload } | { ok: false; error: JobPayloadError };
 
+/**
+ * Parses a decoded job payload with @runnerkit/job-spec. Problems become a {@link JobPayloadError} naming each
+ * field; its `jobId`/`jobToken` are set when they could be read, so the job can still be reported failed.
+ */
 export function parseJob(value: unknown): ParseJobResult {
-  const issues: JobPayloadIssue[] = [];
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    return { ok: false, error: new JobPayloadError([{ path: '', message: 'expected object' }], undefined, undefined) };
-  }
-  const record = value as Record<string, unknown>;
-  const id = record.id;
-  const token = record.token;
-  const idOk = typeof id === 'number' && Number.isSafeInteger(id) && id > 0;
-  const tokenOk = typeof token === 'string' && token !== '';
-  if (!idOk) issues.push({ path: 'id', message: 'expected a positive safe integer' });
-  if (!tokenOk) issues.push({ path: 'token', message: 'expected a non-empty string' });
-  if (issues.length > 0) {
-    return {
-      ok: false,
-      error: new JobPayloadError(issues, idOk ? (id as number) : undefined, tokenOk ? (token as string) : undefined),
-    };
-  }
-  const features = (record.features ?? {}) as { failure_reasons?: unknown };
-  const variables = Array.isArray(record.variables) ? (record.variables as { key?: unknown; value?: unknown }[]) : [];
-  const debug = variables.filter((v) => v?.key === 'CI_DEBUG_TRACE').at(-1);
+  const result = parseJobPayload(value);
+  if (result.success) return { ok: true, job: result.data };
+  const issues = result.error.issues.map((issue) => ({ path: issue.path, message: issue.message }));
   return {
-    ok: true,
-    job: {
-      ...record,
-      id: id as number,
-      token: token as string,
-      features: {
-        failure_reasons: Array.isArray(features.failure_reasons) ? (features.failure_reasons as string[]) : [],
-      },
-      debugTrace: debug?.value === 'true',
-    },
+    ok: false,
+    error: new JobPayloadError(issues, result.job?.id, result.job?.token, result.error),
   };
+}
+
+/** CI_DEBUG_TRACE of the job (the last occurrence wins, as for every variable). */
+export function debugTraceEnabled(job: JobPayload): boolean {
+  const variable = job.variables.filter((v) => v.key === 'CI_DEBUG_TRACE').at(-1);
+  return variable?.value === 'true';
 }
