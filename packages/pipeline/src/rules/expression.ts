@@ -118,7 +118,7 @@ export function parseExpression(text: string): Expression {
       position++;
       const inner = parseOr();
       const close = peek();
-      if (!close || close.type !== 'paren' || close.open) fail('missing closing parenthesis');
+      if (close?.type !== 'paren' || close.open) fail('missing closing parenthesis');
       position++;
       return inner;
     }

@@ -158,21 +158,28 @@ export function createScheduler(compiled: CompiledPipeline, options: SchedulerOp
     }
   };
 
+  // GitLab's composite status (Gitlab::Ci::Status::Composite): allowed failures and non-blocking manual jobs
+  // are "ignored"; the checks run in GitLab's order.
   const pipelineStatus = (): PipelineStatus => {
     advance();
-    const list = order;
-    if (list.some((s) => s.status === 'running' || s.status === 'pending')) {
-      return list.some((s) => s.status === 'running' || FINISHED.has(s.status)) ? 'running' : 'pending';
+    const set = new Set<string>();
+    for (const state of order) {
+      if (ignored(state, false)) set.add('ignored');
+      else if (state.status === 'failed' && state.allowedFailure) set.add('success_with_warnings');
+      else set.add(state.status);
     }
-    if (list.every((s) => s.status === 'created')) return 'created';
-    if (list.some((s) => s.status === 'scheduled')) return 'scheduled';
-    if (list.some((s) => s.status === 'manual' && !s.job.allowFailure)) return 'manual';
-    if (list.some((s) => s.status === 'created')) return 'running';
-    const counted = list.filter((s) => !ignored(s, false));
-    if (counted.some((s) => s.status === 'failed')) return 'failed';
-    if (counted.some((s) => s.status === 'canceled')) return 'canceled';
-    if (counted.length > 0 && counted.every((s) => s.status === 'skipped')) return 'skipped';
-    return 'success';
+    const onlyOf = (...allowed: string[]) => [...set].every((s) => allowed.includes(s));
+    const anyOf = (...wanted: string[]) => wanted.some((s) => set.has(s));
+    if (set.size === 0 || onlyOf('skipped', 'ignored')) return 'skipped';
+    if (onlyOf('success', 'skipped', 'success_with_warnings', 'ignored')) return 'success';
+    if (onlyOf('created', 'success_with_warnings', 'ignored')) return 'created';
+    if (onlyOf('canceled', 'success', 'skipped', 'success_with_warnings', 'ignored')) return 'canceled';
+    if (onlyOf('pending', 'created', 'skipped', 'success_with_warnings', 'ignored')) return 'pending';
+    if (anyOf('running', 'pending')) return 'running';
+    if (anyOf('manual')) return 'manual';
+    if (anyOf('scheduled')) return 'scheduled';
+    if (anyOf('created')) return 'running';
+    return 'failed';
   };
 
   return {
