@@ -1,41 +1,39 @@
-// Real pulls from the local registries, driven by the pull plan. The engine is reached with undici over the
-// unix socket: @runnerkit/docker-engine-client's pull was not committed yet when these tests were written.
+// Real pulls from the local registries, driven by the pull plan through @runnerkit/docker-engine-client.
 import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createDockerClient, ImageNotFoundError } from '@runnerkit/docker-engine-client';
 import { describeWithComponent, requireComponent } from '@runnerkit/testkit';
-import { Client } from 'undici';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { spawnCredentialHelper } from './credential-helper.js';
 import { type CredentialSources, resolveImageCredentials } from './credentials.js';
 import { ImagePullError } from './errors.js';
 import { type PullDriver, runPullPlan } from './pull-plan.js';
 
-const API = '/v1.41';
-
 describeWithComponent('registry', 'pulls from the local registries', (registry) => {
   const docker = requireComponent('docker');
   const image = requireComponent('images').busybox; // runnerkit-test/busybox:latest, pushed to both registries
   const openImage = `${registry.plain}/${image}`;
   const authImage = `${registry.auth.address}/${image}`;
-  const client = new Client('http://localhost', { socketPath: docker.socket });
+  const client = createDockerClient({ host: `unix://${docker.socket}` });
   const created = new Set<string>();
   let helperDir: string;
 
   async function exists(name: string): Promise<boolean> {
-    const response = await client.request({ method: 'GET', path: `${API}/images/${name}/json` });
-    await response.body.dump();
-    return response.statusCode === 200;
+    return (await client.images.find(name)) !== undefined;
   }
 
   async function driver(sources: CredentialSources, lines: string[]): Promise<PullDriver> {
     const runCredentialHelper = spawnCredentialHelper({ env: { PATH: `${helperDir}:/usr/bin:/bin` } });
     return {
       async inspect(name) {
-        const response = await client.request({ method: 'GET', path: `${API}/images/${name}/json` });
-        const body = (await response.body.json()) as { Id?: string; RepoDigests?: string[]; message?: string };
-        if (response.statusCode === 200) return { found: true, id: body.Id!, repoDigests: body.RepoDigests ?? [] };
-        return { found: false, error: body.message ?? `HTTP ${response.statusCode}` };
+        try {
+          const found = await client.images.inspect(name);
+          return { found: true, id: found.Id, repoDigests: found.RepoDigests ?? [] };
+        } catch (error) {
+          if (error instanceof ImageNotFoundError) return { found: false, error: error.message };
+          throw error;
+        }
       },
       async resolveCredentials(reference) {
         return resolveImageCredentials(reference, sources, { runCredentialHelper });
@@ -43,17 +41,10 @@ describeWithComponent('registry', 'pulls from the local registries', (registry) 
       async pull(step) {
         // Remember tags this test creates (not ones that were there before) so they can be removed.
         if (!(await exists(step.image))) created.add(step.image);
-        const query = new URLSearchParams({ fromImage: step.fromImage, tag: step.tag });
-        const headers: Record<string, string> = {};
-        if (step.registryAuth !== undefined) headers['x-registry-auth'] = step.registryAuth;
-        const response = await client.request({ method: 'POST', path: `${API}/images/create?${query}`, headers });
-        const text = await response.body.text();
-        if (response.statusCode !== 200) throw new Error((JSON.parse(text) as { message: string }).message);
-        for (const line of text.split('\n')) {
-          if (line.trim() === '') continue;
-          const event = JSON.parse(line) as { error?: string };
-          if (event.error !== undefined) throw new Error(event.error);
-        }
+        await client.images.pull(step.fromImage, {
+          tag: step.tag,
+          ...(step.registryAuth === undefined ? {} : { auth: step.registryAuth }),
+        });
       },
       line: (line) => lines.push(line.text),
     };
@@ -76,12 +67,14 @@ exit 1
 
   afterEach(async () => {
     // Untag what the test pulled; the runnerkit-test/* base tags keep the image itself.
-    for (const name of created) {
-      const response = await client.request({ method: 'DELETE', path: `${API}/images/${name}` });
-      await response.body.dump();
-      expect([200, 404]).toContain(response.statusCode);
-    }
+    const names = [...created];
     created.clear();
+    for (const name of names) {
+      if (!(await exists(name))) continue; // a failed pull creates nothing
+      const deleted = await client.images.remove(name);
+      // Only the tag (and its digest reference) goes: the image stays, held by its runnerkit-test/* base tag.
+      expect(deleted.filter((item) => 'Deleted' in item)).toEqual([]);
+    }
   });
 
   afterAll(async () => {
