@@ -1,3 +1,5 @@
+import type { RunnerFailureReason } from '@runnerkit/job-spec';
+
 const MARKER = Symbol.for('@runnerkit/job-runtime.error');
 
 /** Stable error codes. They never change once published (catalogued in docs/errors.md). */
@@ -11,18 +13,10 @@ export type RuntimeErrorCode =
   | 'JOB_RUNTIME_INVALID_JOB';
 
 /**
- * GitLab's failure reasons the runtime can produce (api-spec §6.6). `job_canceled` is runner-internal;
- * mapping to what a given GitLab accepts happens when the result is reported, not here.
+ * GitLab's failure reasons the runtime can produce (api-spec §6.6), as job-spec names them. `job_canceled` is
+ * runner-internal; mapping to what a given GitLab accepts (`mapFailureReason`) happens when the result is reported.
  */
-export type RuntimeFailureReason =
-  | 'script_failure'
-  | 'runner_system_failure'
-  | 'job_execution_timeout'
-  | 'image_pull_failure'
-  | 'runner_configuration_error'
-  | 'runner_external_dependency_failure'
-  | 'runner_interrupted'
-  | 'job_canceled';
+export type RuntimeFailureReason = Exclude<RunnerFailureReason, 'unknown_failure'>;
 
 export interface RuntimeErrorOptions {
   cause?: unknown;

@@ -51,7 +51,6 @@ export {
 export { ANSI, type ScriptStyle, ScriptWriter, shellDetectionScript } from './shell/writer.js';
 export { createMasker, MASKED, type MaskingOptions, type StreamMasker } from './trace/masker.js';
 export { formatTimestamp, type TraceSummary, TraceWriter, type TraceWriterOptions } from './trace/writer.js';
-export { expandText } from './variables/expand.js';
 export { FEATURE_FLAG_DEFAULTS, resolveFeatureFlags } from './variables/feature-flags.js';
 export { type JobVariable, JobVariables } from './variables/variables.js';
 export { createShellExecutor, type ShellExecutorSettings } from './executors/shell.js';

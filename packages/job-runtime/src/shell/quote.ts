@@ -34,11 +34,13 @@ export function quoteAnsiC(word: string): string {
   return out + "'";
 }
 
-const POSIX_SPECIAL = /[ !#%&()*<=>?[|`"\\$\t\n]/;
+// GitLab's set (space ! # % & ( ) * < = > ? [ | ` " \ $) plus every other byte the shell would read as syntax
+// or a separator (controls other than \f, ; ' { } ] ^ ~), so every value survives.
+const POSIX_SPECIAL = /[\x00-\x0b\x0d-\x20!"#$%&'()*;<=>?[\\\]^`{|}~]/;
 
 /**
  * POSIX double-quote quoting (`FF_POSIXLY_CORRECT_ESCAPES`, for shells without `$'…'` such as dash). Unlike
- * GitLab Runner, a word whose only special character is a tab or newline is quoted too (else it would split).
+ * GitLab Runner, words holding a newline, tab or other shell syntax (`;`, `'`, `{` …) are quoted too.
  */
 export function quotePosix(word: string): string {
   if (word === '') return "''";

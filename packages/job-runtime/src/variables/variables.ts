@@ -1,4 +1,4 @@
-import { expandText } from './expand.js';
+import { expandRunnerValue } from '@runnerkit/job-spec';
 
 /** One entry of the job's variable list (job-execution §4.2). `internal` marks runner-added variables. */
 export interface JobVariable {
@@ -49,7 +49,7 @@ export class JobVariables {
 
   /** Expands `$NAME`/`${NAME}` against this list (one level, unknown → empty). */
   expand(text: string): string {
-    return expandText(text, (name) => (name === '$' ? '$' : this.get(name)));
+    return expandRunnerValue(text, (name) => this.get(name));
   }
 
   /**
