@@ -2,5 +2,8 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   resolve: { conditions: ['source'] },
+  // Vitest runs tests in Vite's SSR environment, which reads its own conditions: without this, sibling
+  // workspace packages resolve to their (possibly stale) dist instead of src.
+  ssr: { resolve: { conditions: ['source'] } },
   test: { include: ['src/**/*.test.ts', 'test/**/*.test.ts'], passWithNoTests: true, testTimeout: 30_000 },
 });
