@@ -1,4 +1,5 @@
 import {
+  expandServerValue,
   GITLAB_FAILURE_REASONS,
   type JobPayload,
   type JobPayloadInput,
@@ -208,12 +209,8 @@ export function buildWireJobPayload(job: PlannedJob, context: JobPayloadContext)
   if (!repoUrl) variables.push(variable('GIT_STRATEGY', 'none'));
 
   const byName = new Map(variables.map((v) => [v.key, v]));
-  const expand = (text: string): string =>
-    text.replace(/\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)/g, (match, a?: string, b?: string) => {
-      const name = a ?? b;
-      if (!name) return match;
-      return byName.get(name)?.value ?? '';
-    });
+  // GitLab expands image and service names on the server, against the job's variables.
+  const expand = (text: string): string => expandServerValue(text, byName);
   const depthText = byName.get('GIT_DEPTH')?.value;
   const depth = depthText !== undefined && /^\d+$/.test(depthText) ? Number(depthText) : (context.gitDepth ?? 20);
 

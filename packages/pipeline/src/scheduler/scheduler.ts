@@ -117,7 +117,16 @@ export function createScheduler(compiled: CompiledPipeline, options: SchedulerOp
     return 'success';
   };
 
+  const prerequisiteCache = new Map<SchedulerJobState, { list: SchedulerJobState[]; viaNeeds: boolean }>();
   const prerequisitesOf = (state: SchedulerJobState): { list: SchedulerJobState[]; viaNeeds: boolean } => {
+    let cached = prerequisiteCache.get(state);
+    if (!cached) {
+      cached = computePrerequisites(state);
+      prerequisiteCache.set(state, cached);
+    }
+    return cached;
+  };
+  function computePrerequisites(state: SchedulerJobState): { list: SchedulerJobState[]; viaNeeds: boolean } {
     const { job } = state;
     if (job.needs) {
       return {
@@ -126,7 +135,7 @@ export function createScheduler(compiled: CompiledPipeline, options: SchedulerOp
       };
     }
     return { list: order.filter((other) => other.job.stageIndex < job.stageIndex), viaNeeds: false };
-  };
+  }
 
   const advance = (): void => {
     let changed = true;
