@@ -3,7 +3,7 @@ import type { ConfigIssue } from './issues.js';
 const MARKER = Symbol.for('runnerkit.config-schema.error');
 
 /** Error codes of this package (catalogued in docs/errors.md). */
-export type ConfigSchemaErrorCode = 'CONFIG_INVALID' | 'CONFIG_UNWRITABLE_VALUE';
+export type ConfigSchemaErrorCode = 'CONFIG_SCHEMA_INVALID' | 'CONFIG_SCHEMA_UNWRITABLE_VALUE';
 
 /** Base class of every error this package throws; `isInstance` works across duplicate installs. */
 export class ConfigSchemaError extends Error {
@@ -35,7 +35,7 @@ export class ConfigValidationError extends ConfigSchemaError {
       (issue) => `  ${where}${issue.line === undefined ? '' : `:${issue.line}`} ${issue.path}: ${issue.message}`,
     );
     super(
-      'CONFIG_INVALID',
+      'CONFIG_SCHEMA_INVALID',
       `${where} is invalid (${errors.length} error${errors.length === 1 ? '' : 's'}):\n${lines.join('\n')}`,
       options,
     );
@@ -44,7 +44,7 @@ export class ConfigValidationError extends ConfigSchemaError {
   }
 
   static override isInstance(value: unknown): value is ConfigValidationError {
-    return ConfigSchemaError.isInstance(value) && value.code === 'CONFIG_INVALID';
+    return ConfigSchemaError.isInstance(value) && value.code === 'CONFIG_SCHEMA_INVALID';
   }
 }
 
@@ -53,7 +53,7 @@ export class ConfigWriteError extends ConfigSchemaError {
   readonly path: string;
 
   constructor(path: string, message: string, options?: { cause?: unknown }) {
-    super('CONFIG_UNWRITABLE_VALUE', `${path}: ${message}`, options);
+    super('CONFIG_SCHEMA_UNWRITABLE_VALUE', `${path}: ${message}`, options);
     this.name = 'ConfigWriteError';
     this.path = path;
   }

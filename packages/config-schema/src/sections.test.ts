@@ -64,7 +64,7 @@ describe('global keys and [session_server]', () => {
     }
     expect(ConfigValidationError.isInstance(caught)).toBe(true);
     const error = caught as ConfigValidationError;
-    expect(error.code).toBe('CONFIG_INVALID');
+    expect(error.code).toBe('CONFIG_SCHEMA_INVALID');
     expect(error.issues.map(({ code, path, line, column }) => ({ code, path, line, column }))).toEqual([
       { code: 'type_mismatch', path: 'concurrent', line: 1, column: 1 },
       { code: 'invalid_enum', path: 'log_format', line: 2, column: 1 },
