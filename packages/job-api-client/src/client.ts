@@ -335,7 +335,10 @@ class Client implements JobApiClient {
     });
     const ack = await session.acknowledge(options.signal);
     if (ack === 'drop') return false;
-    session.write(`\x1b[31;1mERROR: Job failed (system failure): ${error.message}\x1b[0;m\n`);
+    for (const issue of error.issues) {
+      session.write(`\x1b[31;1mERROR: invalid job payload: ${issue.path || '(root)'}: ${issue.message}\x1b[0;m\n`);
+    }
+    session.write('\x1b[31;1mERROR: Job failed (system failure): invalid job payload\x1b[0;m\n');
     const result = await session.finish({ state: 'failed', failureReason: 'runner_system_failure' }, options.signal);
     return result.outcome === 'delivered';
   }

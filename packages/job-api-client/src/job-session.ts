@@ -323,8 +323,12 @@ export class JobSession extends EventEmitter<JobSessionEvents> {
     return answer;
   }
 
-  /** Final flush (spec §6.5 step 2): 'done' when all sent, 'stop' on abort/404, 'failed' otherwise. */
-  private async finalFlush(signal: AbortSignal | undefined): Promise<'done' | 'stop' | 'failed'> {
+  /**
+   * Final flush (spec §6.5 step 2): 'done' when all sent, 'stop' on 404 (go on to the PUT), 'abort' on 403 or
+   * `Job-Status: canceled|failed` (the routine stops at the first 403, §9.3: the PUT would be refused too),
+   * 'failed' otherwise.
+   */
+  private async finalFlush(signal: AbortSignal | undefined): Promise<'done' | 'stop' | 'abort' | 'failed'> {
     while (this.sent < this.buffer.length) {
       const result = await this.patchOnce(true);
       if (result.outcome === 'ok') continue;
@@ -332,7 +336,8 @@ export class JobSession extends EventEmitter<JobSessionEvents> {
         await this.transport.clock.sleep(this.intervalMs, signal);
         continue;
       }
-      if (result.outcome === 'abort' || result.outcome === 'not-found') return 'stop';
+      if (result.outcome === 'abort') return 'abort';
+      if (result.outcome === 'not-found') return 'stop';
       await this.transport.clock.sleep(this.intervalMs, signal);
       return 'failed';
     }
@@ -365,6 +370,14 @@ export class JobSession extends EventEmitter<JobSessionEvents> {
       for (;;) {
         attempts++;
         const flushed = await this.finalFlush(signal);
+        if (flushed === 'abort') {
+          return {
+            outcome: 'aborted',
+            failureReason,
+            attempts,
+            error: new JobApiError('JOB_API_JOB_ABORTED', `job ${this.jobId}: the server refused the trace (403)`),
+          };
+        }
         let failed = flushed === 'failed';
         if (!failed) {
           const answer = await this.put(

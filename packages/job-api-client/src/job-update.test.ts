@@ -211,6 +211,17 @@ describe('final update', () => {
     job.write('some output');
     const result = await job.finish({ state: 'failed', failureReason: 'script_failure', exitCode: 2 });
     expect(result.outcome).toBe('aborted');
+    // The PATCH of the final flush got 403: the PUT would be refused too, so nothing more is sent (§9.3).
+    expect(server.requests.map((r) => r.method)).toEqual(['PATCH']);
+  });
+
+  it('a 404 on the final flush still sends the PUT', async () => {
+    await setup();
+    server.handle((request) => (request.method === 'PATCH' ? { status: 404 } : { status: 200 }));
+    const job = client.createJobSession(JOB);
+    job.write('some output');
+    const result = await job.finish({ state: 'success' });
+    expect(result.outcome).toBe('delivered');
     expect(server.requests.map((r) => r.method)).toEqual(['PATCH', 'PUT']);
   });
 

@@ -1,5 +1,6 @@
 import { type JobPayload, parseJobPayload } from '@runnerkit/job-spec';
 import { JobPayloadError } from './errors.js';
+import { redact } from './mask.js';
 
 export type { JobPayload };
 
@@ -12,7 +13,9 @@ export type ParseJobResult = { ok: true; job: JobPayload } | { ok: false; error:
 export function parseJob(value: unknown): ParseJobResult {
   const result = parseJobPayload(value);
   if (result.success) return { ok: true, job: result.data };
-  const issues = result.error.issues.map((issue) => ({ path: issue.path, message: issue.message }));
+  // Issue messages quote short values; mask anything token-like (and the job token) before they are shown.
+  const secrets = [result.job?.token];
+  const issues = result.error.issues.map((issue) => ({ path: issue.path, message: redact(issue.message, secrets) }));
   return {
     ok: false,
     error: new JobPayloadError(issues, result.job?.id, result.job?.token, result.error),
