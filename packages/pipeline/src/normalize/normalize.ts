@@ -165,6 +165,8 @@ export function normalizeConfig(loaded: LoadedConfig): NormalizeResult {
   const issues = new Collector(loaded);
   const extended = resolveExtends(loaded.config, issues);
   const resolved = resolveReferences(extended, extended, issues, [], 0) as Plain;
+  // A missing extends parent or !reference makes every later message about the same job misleading.
+  if (issues.issues.length > 0) return { ok: false, issues: issues.issues };
 
   const defaults: Plain = {};
   for (const key of ['image', 'services', 'before_script', 'after_script', 'cache'] as const) {
@@ -933,8 +935,9 @@ export function parseRules(
     issues.add('PIPELINE_KEY_INVALID', path, `config should be an array of hashes, got ${describe(value)}`);
     return [];
   }
+  // `- !reference [.rules, rules]` inserts an array: GitLab flattens it into the list.
   const out: RuleConfig[] = [];
-  value.forEach((entry, index) => {
+  value.flat(10).forEach((entry, index) => {
     const at = [...path, index];
     if (!isPlainObject(entry)) {
       issues.add('PIPELINE_KEY_INVALID', at, `rule should be a hash, got ${describe(entry)}`);
