@@ -140,12 +140,23 @@ class SafeTarget {
     }
   }
 
+  /** Parent directories already created and proven inside, by lexical path → real path. */
+  private readonly verified = new Map<string, string>();
+
+  /** Forgets every verified directory: called whenever a directory or link is replaced or a symlink created. */
+  forget(): void {
+    this.verified.clear();
+  }
+
   /** Creates the parent directories and proves their real location is inside the root. */
   async parent(name: string): Promise<string> {
     const destination = resolve(this.root, name);
     const parent = dirname(destination);
+    const known = this.verified.get(parent);
+    if (known !== undefined) return resolve(known, posix.basename(name));
     await mkdir(parent, { recursive: true });
     const real = await realpath(parent);
+    if (this.inside(real)) this.verified.set(parent, real);
     if (!this.inside(real)) {
       throw new ArchiveError(
         'ARCHIVE_LINK_ESCAPE',
@@ -162,6 +173,7 @@ class SafeTarget {
   async clear(destination: string): Promise<void> {
     try {
       const info = await lstat(destination);
+      if (info.isDirectory() || info.isSymbolicLink()) this.forget();
       if (info.isDirectory()) await rm(destination, { recursive: true });
       else await unlink(destination);
     } catch (error) {
@@ -227,7 +239,10 @@ async function extractZip(file: string, target: SafeTarget): Promise<void> {
           const destination = await target.parent(name);
           try {
             const info = await lstat(destination);
-            if (!info.isDirectory()) await unlink(destination);
+            if (!info.isDirectory()) {
+              target.forget();
+              await unlink(destination);
+            }
           } catch (error) {
             if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
           }
@@ -244,6 +259,7 @@ async function extractZip(file: string, target: SafeTarget): Promise<void> {
           target.checkSymlink(name, linkTarget);
           const destination = await target.parent(name);
           await target.clear(destination);
+          target.forget();
           await symlink(linkTarget, destination);
           return;
         }
