@@ -5,5 +5,10 @@ export default defineConfig({
   // Vitest runs tests in Vite's SSR environment, which reads its own conditions: without this, sibling
   // workspace packages resolve to their (possibly stale) dist instead of src.
   ssr: { resolve: { conditions: ['source'] } },
-  test: { include: ['src/**/*.test.ts', 'test/**/*.test.ts'], passWithNoTests: true, testTimeout: 30_000 },
+  test: {
+    include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
+    passWithNoTests: true,
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
+  },
 });
