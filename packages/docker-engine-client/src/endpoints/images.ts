@@ -1,5 +1,6 @@
 import type { Readable } from 'node:stream';
 import {
+  DaemonError,
   type DockerErrorDetails,
   ImageNotFoundError,
   StreamError,
@@ -39,7 +40,24 @@ export interface ImportOptions extends CallOptions {
 
 /** base64url(JSON) as the daemon expects in X-Registry-Auth. */
 export function encodeRegistryAuth(auth: RegistryAuth): string {
-  return Buffer.from(JSON.stringify(auth)).toString('base64url');
+  // Go's base64.URLEncoding: URL alphabet *with* padding (the daemon ignores an unpadded header on pull).
+  return Buffer.from(JSON.stringify(auth)).toString('base64').replace(/\+/g, '-').replace(/\//g, '_');
+}
+
+const AUTH_FAILURE = /unauthorized|authentication required|no basic auth credentials|denied/i;
+
+/** Registry refusals arrive as 500 from the daemon: give them their own code. */
+function refineRegistryError(error: unknown): never {
+  if (error instanceof DaemonError && AUTH_FAILURE.test(error.daemonMessage ?? '')) {
+    throw new UnauthorizedError(`${error.statusCode} ${error.daemonMessage}`, {
+      method: error.method,
+      endpoint: error.endpoint,
+      statusCode: error.statusCode,
+      daemonMessage: error.daemonMessage,
+      cause: error,
+    });
+  }
+  throw error;
 }
 
 /** Splits `name[:tag][@digest]` into fromImage and tag (the tag is after the last `:` following the last `/`). */
@@ -59,7 +77,7 @@ function streamFailure(event: ProgressEvent, details: DockerErrorDetails): Docke
   if (/not found|manifest unknown|does not exist|no such image/i.test(message)) {
     return new ImageNotFoundError(message, full);
   }
-  if (/unauthorized|authentication required|no basic auth credentials|denied/i.test(message)) {
+  if (AUTH_FAILURE.test(message)) {
     return new UnauthorizedError(message, full);
   }
   return new StreamError(message, full);
@@ -83,7 +101,7 @@ async function drainProgress(
   return kept;
 }
 
-/** images: inspect, pull, tag, remove, list, load, import, export. */
+/** images: inspect, pull, push, tag, remove, list, load, import, export. */
 export class ImageEndpoints {
   constructor(private readonly transport: Transport) {}
 
@@ -137,18 +155,50 @@ export class ImageEndpoints {
     if (options.auth !== undefined) {
       headers['x-registry-auth'] = typeof options.auth === 'string' ? options.auth : encodeRegistryAuth(options.auth);
     }
-    return this.transport.request({
-      method: 'POST',
-      path: '/images/create',
-      query: { fromImage: split.name, tag: split.tag, platform: options.platform },
-      headers,
-      expect: [200],
-      notFound: 'image',
-      long: true,
-      streaming: options.timeout === undefined,
-      timeout: options.timeout,
-      signal: options.signal,
-    });
+    return this.transport
+      .request({
+        method: 'POST',
+        path: '/images/create',
+        query: { fromImage: split.name, tag: split.tag, platform: options.platform },
+        headers,
+        expect: [200],
+        notFound: 'image',
+        long: true,
+        streaming: options.timeout === undefined,
+        timeout: options.timeout,
+        signal: options.signal,
+      })
+      .catch(refineRegistryError);
+  }
+
+  /**
+   * POST /images/{name}/push?tag=…: 200 with a progress stream (errors in the stream are typed as for pull);
+   * 404 → ImageNotFoundError.
+   */
+  async push(name: string, options: PullOptions = {}): Promise<ProgressEvent[]> {
+    const split = options.tag ? { name, tag: options.tag } : splitReference(name);
+    const response = await this.transport
+      .request({
+        method: 'POST',
+        path: `/images/${imageSegment(split.name)}/push`,
+        query: { tag: split.tag },
+        // the daemon requires the header even for registries without authentication
+        headers: {
+          'x-registry-auth':
+            options.auth === undefined
+              ? encodeRegistryAuth({})
+              : typeof options.auth === 'string'
+                ? options.auth
+                : encodeRegistryAuth(options.auth),
+        },
+        expect: [200],
+        notFound: 'image',
+        long: true,
+        timeout: options.timeout,
+        signal: options.signal,
+      })
+      .catch(refineRegistryError);
+    return drainProgress(response, options.onProgress);
   }
 
   /** POST /images/{name}/tag?repo=…&tag=…: 201; 404 → ImageNotFoundError; 409 conflict. */
