@@ -71,3 +71,4 @@ export {
   runJob,
 } from './job/run-job.js';
 export { assertSupportedShell } from './shell/supported.js';
+export * from './supervisor/index.js';

@@ -25,6 +25,9 @@ export function projectSlug(repoUrl: string | null | undefined, projectId: numbe
     return fallback;
   }
   if (url.host === '') return fallback;
+  // WHATWG URLs resolve `..`; Go's do not, and GitLab refuses such paths: look at the text as written.
+  const rawPath = repoUrl.replace(/^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/]*/, '').replace(/[?#].*$/, '');
+  if (/(^|\/)\.\.(\/|$)/.test(decodeURIComponent(rawPath))) return fallback;
   const path = decodeURIComponent(url.pathname).replace(/\.git$/, '');
   if (path.split('/').includes('..')) return fallback;
   const cleaned = posix.normalize(`/${path}`).replace(/^\/+|\/+$/g, '');

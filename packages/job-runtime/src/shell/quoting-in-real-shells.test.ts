@@ -98,3 +98,42 @@ describe.each(SHELLS)('generated stage scripts in real $name', ({ command, shell
     expect(result.stdout.toString()).not.toContain('two\n');
   });
 });
+
+describe.each(SHELLS)('script sections and flags in real $name', ({ command, shell }) => {
+  it('FF_SCRIPT_SECTIONS prints GitLab section markers around multi-line commands', () => {
+    const projectDir = join(root, `${shell}-sections`);
+    run(command, `mkdir -p "${projectDir}"\n`);
+    const variables = new JobVariables([], `${projectDir}.tmp`);
+    const script = stepScript(
+      {
+        variables,
+        directories: { projectDir, tmpDir: `${projectDir}.tmp` },
+        style: { shell, scriptSections: true, exitCodeCheck: true },
+      },
+      ['for i in 1 2; do\n  echo "n=$i"\ndone', 'false', 'echo unreachable'],
+    );
+    const result = run(command, script);
+    expect(result.status).toBe(1);
+    const output = result.stdout.toString().replace(/\d{10}/g, '<T>');
+    expect(output.replace(/\x1b/g, '\\e').replace(/\r/g, '\\r')).toBe(
+      [
+        'section_start:<T>:section_script_step_0[hide_duration=true,collapsed=true]\\r\\e[0K\\e[32;1m$ for i in 1 2; do',
+        '  echo "n=$i"',
+        'done\\e[0;m',
+        'n=1',
+        'n=2',
+        'section_end:<T>:section_script_step_0\\r\\e[0K',
+        '\\e[32;1m$ false\\e[0;m',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it('CI_DEBUG_TRACE turns on xtrace (on stderr)', () => {
+    const w = new ScriptWriter({ shell, debugTrace: true });
+    w.userCommands(['echo traced'], 'script_step');
+    const result = spawnSync(command[0]!, command.slice(1), { input: w.finish(), env: { PATH: '/usr/bin:/bin' } });
+    expect(result.status).toBe(0);
+    expect(result.stderr.toString()).toContain('+ echo traced');
+  });
+});

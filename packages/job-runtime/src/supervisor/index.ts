@@ -1,0 +1,15 @@
+export {
+  createSupervisor,
+  type JobRequestOutcome,
+  type JobRunContext,
+  type JobSource,
+  type StopMode,
+  type StopOptions,
+  type SupervisedJob,
+  type SupervisedRunner,
+  type Supervisor,
+  type SupervisorEvent,
+  type SupervisorOptions,
+  type SupervisorSettings,
+  type SupervisorStats,
+} from './supervisor.js';
