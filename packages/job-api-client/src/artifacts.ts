@@ -18,6 +18,8 @@ export interface UploadArtifactOptions {
   source: { path: string } | { stream: () => Readable | AsyncIterable<Uint8Array> };
   /** Artifact name after variable expansion; reduced to its base name (default `artifacts`). */
   name?: string;
+  /** The part's file name as is (overrides `name` + the format's extension). */
+  filename?: string;
   /** `artifact_format`; empty means zip but sends no parameter. */
   format?: ArtifactFormat | '';
   /** `artifact_type` (archive, junit, …). */
@@ -76,7 +78,7 @@ export async function uploadArtifact(
   transport: Transport,
   options: UploadArtifactOptions,
 ): Promise<UploadArtifactResult> {
-  const filename = artifactFilename(options.name, options.format);
+  const filename = options.filename ?? artifactFilename(options.name, options.format);
   const query: Record<string, string> = {};
   if (options.format) query.artifact_format = options.format;
   if (options.type) query.artifact_type = options.type;

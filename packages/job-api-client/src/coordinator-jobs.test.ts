@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { type Coordinator, createCoordinator } from '@runnerkit/coordinator';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createJobArtifactStore } from './artifact-store.js';
 import { createJobApiClient, type JobApiClient } from './client.js';
 import type { JobApiError } from './errors.js';
 import type { JobPayload } from './payload.js';
@@ -314,3 +315,46 @@ async function until(condition: () => boolean, timeoutMs = 10_000): Promise<void
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
 }
+
+describe('client × coordinator: the runtime’s artifact port', () => {
+  it('uploads a one-pass body (spooled, so retries can resend it) and downloads a dependency as a stream', async () => {
+    await setup();
+    coordinator.createJob(payload('build'));
+    coordinator.createJob(payload('test'));
+    const build = await receiveJob();
+    const session = client.startJob(build);
+    await session.acknowledge();
+    const store = createJobArtifactStore(client, { jobId: build.id, jobToken: build.token, temporaryDirectory: dir });
+    const content = Buffer.concat([Buffer.from('PK\u0003\u0004'), randomBytes(70_000)]);
+    coordinator.inject({
+      type: 'respond',
+      endpoint: 'artifacts-upload',
+      times: 1,
+      status: 400,
+      body: { message: 'x' },
+    });
+    async function* once() {
+      yield content.subarray(0, 1000);
+      yield content.subarray(1000);
+    }
+    await store.upload({
+      name: 'default.zip',
+      artifactType: 'archive',
+      artifactFormat: 'zip',
+      expireIn: '1 day',
+      body: once(),
+    });
+    expect(coordinator.job(build.id)!.artifacts).toMatchObject([{ filename: 'default.zip', size: content.length }]);
+    await session.finish({ state: 'success' });
+    const test = await receiveJob();
+    const testSession = client.startJob(test);
+    await testSession.acknowledge();
+    const testStore = createJobArtifactStore(client, { jobId: test.id, jobToken: test.token, temporaryDirectory: dir });
+    const chunks: Buffer[] = [];
+    for await (const chunk of await testStore.download({ id: build.id, token: test.token, name: 'build' })) {
+      chunks.push(Buffer.from(chunk));
+    }
+    expect(Buffer.concat(chunks).equals(content)).toBe(true);
+    await testSession.finish({ state: 'success' });
+  });
+});

@@ -2,7 +2,6 @@ const MARKER = Symbol.for('runnerkit.job-api-client.error');
 
 /** Stable error codes of @runnerkit/job-api-client. Never renamed once published (docs/errors.md). */
 export type JobApiErrorCode =
-  | 'JOB_API_INVALID_OPTIONS'
   | 'JOB_API_CLIENT_ERROR'
   | 'JOB_API_NETWORK_ERROR'
   | 'JOB_API_ABORTED'

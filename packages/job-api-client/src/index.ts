@@ -15,6 +15,12 @@ export {
   type UploadArtifactOptions,
   type UploadArtifactResult,
 } from './artifacts.js';
+export {
+  type ArtifactStoreUpload,
+  createJobArtifactStore,
+  type JobArtifactStore,
+  type JobArtifactStoreOptions,
+} from './artifact-store.js';
 export { JobApiError, type JobApiErrorCode, JobPayloadError, type JobPayloadIssue } from './errors.js';
 export { type HealthOptions, type HealthState, HealthTracker } from './health.js';
 export {

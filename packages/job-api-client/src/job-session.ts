@@ -111,6 +111,11 @@ export class JobSession extends EventEmitter<JobSessionEvents> {
     return this.abortController.signal;
   }
 
+  /** The same as `signal` (job-runtime's `abortSignal`). */
+  get abortSignal(): AbortSignal {
+    return this.abortController.signal;
+  }
+
   /** Aborted when GitLab asks for a graceful cancel (`Job-Status: canceling`): stop the script, run after_script. */
   get cancelSignal(): AbortSignal {
     return this.cancelController.signal;
