@@ -209,7 +209,12 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
     const limit = state.runner.unhealthyRequestsLimit ?? 3;
     if (state.failures >= limit && state.unhealthyUntil === undefined) {
       state.unhealthyUntil = now() + (state.runner.unhealthyIntervalMs ?? 60 * 60_000);
-      emit({ type: 'runner-unhealthy', runner: state.runner.id, untilMs: state.unhealthyUntil, failures: state.failures });
+      emit({
+        type: 'runner-unhealthy',
+        runner: state.runner.id,
+        untilMs: state.unhealthyUntil,
+        failures: state.failures,
+      });
     }
   };
 
