@@ -185,6 +185,22 @@ describe('artifact upload', () => {
     expect(server.requests).toHaveLength(8);
   });
 
+  it('307 moves the upload to the Location host (scheme and host only)', async () => {
+    other = await startServer(() => ({ status: 201, body: '201' }));
+    server.handle(() => ({ status: 307, headers: { Location: `${other!.origin}/somewhere/else?x=1` } }));
+    const result = await client.uploadArtifact({
+      jobId: 1001,
+      jobToken: TOKEN,
+      source: { stream: () => Readable.from(['PK']) },
+      format: 'zip',
+      type: 'archive',
+    });
+    expect(result.tries).toBe(2);
+    expect(other.requests[0]!.path).toBe('/api/v4/jobs/1001/artifacts');
+    expect(other.requests[0]!.query).toEqual({ artifact_format: 'zip', artifact_type: 'archive' });
+    expect(parseMultipart(other.requests[0]!)[0]!.content.toString()).toBe('PK');
+  });
+
   it('names files as GitLab Runner does', () => {
     expect(artifactFilename(undefined, 'zip')).toBe('artifacts.zip');
     expect(artifactFilename('build/out/my-archive', 'gzip')).toBe('my-archive.gz');

@@ -52,6 +52,7 @@ export {
   tokenRotationDue,
   type VerifyResult,
 } from './runners.js';
+export { createSystemId, isValidSystemId, SYSTEM_ID_PATTERN } from './system-id.js';
 export { TraceBuffer } from './trace-buffer.js';
 export {
   apiRoot,

@@ -104,6 +104,23 @@ describe('keep-alive loop', () => {
     expect(server.requests[0]!.method).toBe('PATCH');
   });
 
+  it('FF_USE_DYNAMIC_TRACE_FORCE_SEND_INTERVAL: F = clamp(4 × U, 30 s, 30 min)', async () => {
+    // forceSendIntervalMs 0 alone would send a PUT every tick; the dynamic rule replaces it.
+    await setup({
+      updateIntervalMs: 10,
+      maxUpdateIntervalMs: 10,
+      forceSendIntervalMs: 0,
+      dynamicForceSendInterval: true,
+    });
+    server.handle(() => ({ status: 200, headers: { 'Job-Status': 'running' } }));
+    const job = client.createJobSession(JOB);
+    job.start();
+    // With U = 10 ms, F is clamped to 30 s: no keep-alive PUT within a few ticks.
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    job.dispose();
+    expect(server.requests).toHaveLength(0);
+  });
+
   it('a keep-alive answered with Job-Status canceling requests a graceful cancel (event once)', async () => {
     await setup({ updateIntervalMs: 5, maxUpdateIntervalMs: 5, forceSendIntervalMs: 0 });
     server.handle(() => replyOf(exchange(updates, 'keep-alive answered with cancel request')));

@@ -18,7 +18,13 @@ export function parseJob(value: unknown): ParseJobResult {
   const issues = result.error.issues.map((issue) => ({ path: issue.path, message: redact(issue.message, secrets) }));
   return {
     ok: false,
-    error: new JobPayloadError(issues, result.job?.id, result.job?.token, result.error),
+    // Not job-spec's error itself as the cause: its zod issues keep the offending input values (maybe secrets).
+    error: new JobPayloadError(
+      issues,
+      result.job?.id,
+      result.job?.token,
+      new Error(redact(result.error.message, secrets)),
+    ),
   };
 }
 
