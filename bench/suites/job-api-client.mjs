@@ -3,6 +3,7 @@
 // no retry loop, no session bookkeeping). Run: node bench/suites/job-api-client.mjs [--quick]
 // (after pnpm --filter @runnerkit/job-api-client build and pnpm --filter @runnerkit/coordinator build)
 import { randomBytes } from 'node:crypto';
+import { crc32 } from 'node:zlib';
 import { createCoordinator } from '../../packages/coordinator/dist/index.js';
 import { createJobApiClient } from '../../packages/job-api-client/dist/index.js';
 import { Agent } from '../../packages/job-api-client/node_modules/undici/index.js';
@@ -153,8 +154,11 @@ const uploadResult = await compare({
     run: async () => {
       const { job, session } = await runningJob();
       session.dispose();
+      // The protocol needs the CRC-32 of the trace in the final update: the floor computes it too.
+      let crc = 0;
       for (let offset = 0; offset < data.length; offset += 1024 * 1024) {
         const chunk = data.subarray(offset, offset + 1024 * 1024);
+        crc = crc32(chunk, crc);
         const answer = await raw(
           'PATCH',
           `jobs/${job.id}/trace?debug_trace=false`,
@@ -171,7 +175,13 @@ const uploadResult = await compare({
         'PUT',
         `jobs/${job.id}`,
         { 'content-type': 'application/json', 'job-token': job.token },
-        JSON.stringify({ info, token: job.token, state: 'success', output: { bytesize: data.length } }),
+        JSON.stringify({
+          info,
+          token: job.token,
+          state: 'success',
+          checksum: `crc32:${(crc >>> 0).toString(16).padStart(8, '0')}`,
+          output: { checksum: `crc32:${(crc >>> 0).toString(16).padStart(8, '0')}`, bytesize: data.length },
+        }),
       );
       if (done.status !== 200) throw new Error(`final ${done.status}`);
     },

@@ -224,3 +224,28 @@ describe('incremental trace (PATCH /api/v4/jobs/:id/trace)', () => {
     expect(() => job.write('more')).toThrow(expect.objectContaining({ code: 'JOB_API_TRACE_CLOSED' }));
   });
 });
+
+describe('trace buffer', () => {
+  it('slices across block boundaries and keeps CRC-32 and size of everything written', async () => {
+    const { TraceBuffer } = await import('./trace-buffer.js');
+    const { crc32 } = await import('node:zlib');
+    const buffer = new TraceBuffer();
+    const data = Buffer.alloc(3 * 1024 * 1024 + 123);
+    for (let i = 0; i < data.length; i++) data[i] = (i * 7 + (i >> 11)) & 0xff;
+    // Written in odd pieces, then read back in odd ranges.
+    for (let offset = 0; offset < data.length; offset += 700_001)
+      buffer.append(data.subarray(offset, offset + 700_001));
+    expect(buffer.length).toBe(data.length);
+    expect(buffer.checksum).toBe(`crc32:${crc32(data).toString(16).padStart(8, '0')}`);
+    for (const [start, max] of [
+      [0, 10],
+      [1024 * 1024 - 5, 10],
+      [1024 * 1024, 1024 * 1024],
+      [500_000, 2_500_000],
+      [data.length - 3, 1024 * 1024],
+      [data.length, 10],
+    ] as const) {
+      expect(buffer.slice(start, max).equals(data.subarray(start, Math.min(data.length, start + max)))).toBe(true);
+    }
+  });
+});

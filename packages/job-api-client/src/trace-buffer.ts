@@ -37,10 +37,15 @@ export class TraceBuffer {
     return bytes.length;
   }
 
-  /** Copy of bytes [start, min(start + max, length)). */
+  /** Bytes [start, min(start + max, length)); a view when they sit in one block (written bytes never change). */
   slice(start: number, max: number): Buffer {
     const end = Math.min(this.size, start + max);
     if (start >= end) return Buffer.alloc(0);
+    const first = Math.floor(start / BLOCK_SIZE);
+    if (first === Math.floor((end - 1) / BLOCK_SIZE)) {
+      const block = this.blocks[first] as Buffer;
+      return block.subarray(start % BLOCK_SIZE, (start % BLOCK_SIZE) + (end - start));
+    }
     const out = Buffer.allocUnsafe(end - start);
     let written = 0;
     let position = start;
