@@ -1,15 +1,20 @@
 import { Command } from 'commander';
 import packageJson from '../package.json' with { type: 'json' };
 import { processIo, registerConfigCommand } from './commands/config.js';
+import { registerCoordinatorCommand } from './commands/coordinator.js';
+import { registerRunCommand } from './commands/run.js';
 
 /** Builds the `runnerkit` command tree. Each command lives in `commands/<name>.ts` and only wires packages. */
 export function createProgram(): Command {
   const program = new Command();
+  const io = processIo();
   program
     .name('runnerkit')
     .description('A GitLab Runner compatible CI job runner')
     .version(packageJson.version, '-v, --version');
-  registerConfigCommand(program, processIo());
+  registerConfigCommand(program, io);
+  registerRunCommand(program, io);
+  registerCoordinatorCommand(program, io);
   return program;
 }
 

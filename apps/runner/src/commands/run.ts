@@ -1,0 +1,246 @@
+// `runnerkit run [-c FILE]`: GitLab Runner's multi-runner loop over every [[runners]] entry of config.toml.
+import { randomBytes } from 'node:crypto';
+import { readFile, stat, writeFile } from 'node:fs/promises';
+import {
+  type Config,
+  ConfigSchemaError,
+  type ConfigValidationError,
+  parseConfig,
+  sortIssues,
+} from '@runnerkit/config-schema';
+import type { JobApiClient } from '@runnerkit/job-api-client';
+import { createSupervisor, type SupervisedRunner, type Supervisor, shortToken } from '@runnerkit/job-runtime';
+import type { Command } from 'commander';
+import { createRunnerLog, type LogLevel, type RunnerLog } from '../runner-log.js';
+import {
+  clientFor,
+  executorFactory,
+  PRODUCT,
+  runnerLabel,
+  supervisedRunner,
+  systemIdPath,
+  type WiringContext,
+} from '../wiring.js';
+import { type ConfigCommandIo, defaultConfigPath, formatIssueLine, processIo } from './config.js';
+
+/** How often the config file is checked for changes (GitLab Runner: 3 s). */
+export const CONFIG_CHECK_INTERVAL_MS = 3000;
+
+/** `.runner_system_id` beside the config: read it, or create `r_` + 12 characters once. */
+export async function loadSystemId(configFile: string): Promise<string> {
+  const path = systemIdPath(configFile);
+  try {
+    const text = (await readFile(path, 'utf8')).trim();
+    if (/^[rs]_[0-9a-zA-Z]{12}$/.test(text)) return text;
+  } catch {
+    // absent: create it
+  }
+  const id = `r_${randomBytes(9).toString('base64url').replace(/[-_]/g, '0').slice(0, 12)}`;
+  await writeFile(path, `${id}\n`).catch(() => undefined);
+  return id;
+}
+
+function logLevelOf(config: Config, debug: boolean): LogLevel {
+  if (debug) return 'debug';
+  const level = (config.log_level ?? 'info').toLowerCase();
+  if (level === 'debug') return 'debug';
+  if (level === 'warn' || level === 'warning') return 'warn';
+  if (level === 'error' || level === 'fatal' || level === 'panic') return 'error';
+  return 'info';
+}
+
+interface Loaded {
+  config: Config;
+  runners: SupervisedRunner[];
+  concurrent: number;
+  checkIntervalMs: number;
+  shutdownTimeoutMs: number;
+}
+
+export interface RunOptions {
+  config?: string;
+  workingDirectory?: string;
+  debug?: boolean;
+}
+
+/** Starts the loop and resolves with the exit code once it stopped. */
+export async function runRunner(io: ConfigCommandIo, options: RunOptions): Promise<number> {
+  const file = defaultConfigPath(io, options.config);
+  let log: RunnerLog = createRunnerLog({ stream: io.stderr, level: options.debug ? 'debug' : 'info' });
+  const cwd = options.workingDirectory ?? io.cwd;
+  const systemId = await loadSystemId(file);
+  const context: WiringContext = { log: { log: (...args) => log.log(...args) }, systemId, env: io.env, cwd };
+  const clients: JobApiClient[] = [];
+  /** Runner entries unchanged by a reload keep their job source (and so their health and requests). */
+  let known = new Map<string, SupervisedRunner>();
+
+  const load = async (): Promise<Loaded | undefined> => {
+    let text: string;
+    try {
+      text = await readFile(file, 'utf8');
+    } catch (error) {
+      log.log('error', 'cannot read the config file', { file, error: (error as NodeJS.ErrnoException).code });
+      return undefined;
+    }
+    let config: Config;
+    try {
+      ({ config } = parseConfig(text, { source: file }));
+    } catch (error) {
+      if (ConfigSchemaError.isInstance(error) && 'issues' in error) {
+        for (const issue of sortIssues([...(error as ConfigValidationError).issues]))
+          if (issue.severity === 'error') io.stderr.write(`${formatIssueLine(file, issue)}\n`);
+      }
+      log.log('error', 'the config file is not valid; keeping the previous configuration', { file });
+      return undefined;
+    }
+    log = createRunnerLog({
+      stream: io.stderr,
+      level: logLevelOf(config, options.debug === true),
+      json: config.log_format === 'json',
+    });
+    const next = new Map<string, SupervisedRunner>();
+    const runners: SupervisedRunner[] = [];
+    for (const [index, runner] of (config.runners ?? []).entries()) {
+      const key = JSON.stringify(runner);
+      const existing = known.get(key);
+      if (existing) {
+        next.set(key, existing);
+        runners.push(existing);
+        continue;
+      }
+      if (!runner.url || !runner.token) {
+        log.log('error', `runner "${runnerLabel(runner)}" has no url or token; this runner is skipped`);
+        continue;
+      }
+      const executor = await executorFactory(runner, context);
+      if (!executor.ok) {
+        log.log('error', executor.message, { runner: shortToken(runner.token) });
+        continue;
+      }
+      const client = clientFor(runner, runner.url);
+      clients.push(client);
+      const supervised = supervisedRunner({ runner, client, createExecutor: executor.create, context }, index);
+      next.set(key, supervised);
+      runners.push(supervised);
+    }
+    known = next;
+    return {
+      config,
+      runners,
+      concurrent: config.concurrent && config.concurrent > 0 ? config.concurrent : 1,
+      checkIntervalMs: (config.check_interval && config.check_interval > 0 ? config.check_interval : 3) * 1000,
+      shutdownTimeoutMs: (config.shutdown_timeout && config.shutdown_timeout > 0 ? config.shutdown_timeout : 30) * 1000,
+    };
+  };
+
+  const first = await load();
+  if (!first) return 1;
+  let shutdownTimeoutMs = first.shutdownTimeoutMs;
+  log.log('info', `Starting multi-runner from ${file}...`, { builds: 0, max_builds: first.concurrent });
+  log.log('info', 'Configuration loaded', { runners: first.runners.length, max_builds: first.concurrent });
+  const supervisor: Supervisor = createSupervisor({
+    runners: first.runners,
+    concurrent: first.concurrent,
+    checkIntervalMs: first.checkIntervalMs,
+    onEvent: (event) => {
+      if (event.type === 'runner-unhealthy')
+        log.log('warn', 'Runner is not healthy and will be disabled', {
+          runner: event.runner.split(':')[2],
+          unhealthy_requests: event.failures,
+        });
+      else if (event.type === 'job-end' && event.error !== undefined)
+        log.log('error', 'Job ended with an error', { error: (event.error as Error).message });
+      else if (event.type === 'request-failed')
+        log.log('warn', 'Checking for jobs... failed', { error: (event.error as Error).message });
+    },
+  });
+
+  let lastStamp = '';
+  const stampOf = async () => {
+    try {
+      const info = await stat(file);
+      return `${info.mtimeMs}:${info.size}:${info.ino}`;
+    } catch {
+      return 'missing';
+    }
+  };
+  lastStamp = await stampOf();
+  let reloading = false;
+  const reload = async (why: string) => {
+    if (reloading) return;
+    reloading = true;
+    try {
+      lastStamp = await stampOf();
+      const loaded = await load();
+      if (!loaded) return;
+      shutdownTimeoutMs = loaded.shutdownTimeoutMs;
+      supervisor.update({
+        runners: loaded.runners,
+        concurrent: loaded.concurrent,
+        checkIntervalMs: loaded.checkIntervalMs,
+      });
+      log.log('info', 'Configuration loaded', {
+        reason: why,
+        runners: loaded.runners.length,
+        builds: supervisor.stats().running,
+        max_builds: loaded.concurrent,
+      });
+    } finally {
+      reloading = false;
+    }
+  };
+  const watcher = setInterval(() => {
+    void stampOf().then((stamp) => {
+      if (stamp !== lastStamp && stamp !== 'missing') void reload('config file changed');
+    });
+  }, CONFIG_CHECK_INTERVAL_MS);
+
+  const onHup = () => void reload('SIGHUP');
+  const onQuit = () => {
+    log.log('warn', 'Starting graceful shutdown (SIGQUIT): no new jobs; waiting for running jobs to finish', {
+      builds: supervisor.stats().running,
+    });
+    void supervisor.stop({ mode: 'graceful' });
+  };
+  const onForce = (signal: NodeJS.Signals) => {
+    log.log('warn', `Starting forceful shutdown (${signal}): aborting running jobs`, {
+      builds: supervisor.stats().running,
+      shutdown_timeout_s: shutdownTimeoutMs / 1000,
+    });
+    void supervisor.stop({ mode: 'forced', signal, timeoutMs: shutdownTimeoutMs });
+  };
+  process.on('SIGHUP', onHup);
+  process.on('SIGQUIT', onQuit);
+  process.on('SIGTERM', onForce);
+  process.on('SIGINT', onForce);
+
+  const result = await supervisor.done;
+  clearInterval(watcher);
+  process.off('SIGHUP', onHup);
+  process.off('SIGQUIT', onQuit);
+  process.off('SIGTERM', onForce);
+  process.off('SIGINT', onForce);
+  await Promise.allSettled(clients.map((client) => client.close()));
+  if (result.timedOut) log.log('error', 'Timed out waiting for running jobs to finish; exiting anyway');
+  log.log('info', 'All workers stopped.', { product: PRODUCT.name });
+  return result.timedOut ? 1 : 0;
+}
+
+export function registerRunCommand(program: Command, io: ConfigCommandIo = processIo()): void {
+  program
+    .command('run')
+    .description('Run every [[runners]] entry of config.toml: poll GitLab for jobs and run them')
+    .option(
+      '-c, --config <file>',
+      'config file (default: /etc/gitlab-runner/config.toml as root, else ~/.gitlab-runner/config.toml; env CONFIG_FILE)',
+    )
+    .option(
+      '-d, --working-directory <dir>',
+      'where the shell executor puts builds and caches (default: the current directory)',
+    )
+    .option('--debug', 'log at debug level')
+    .action(async (options: RunOptions) => {
+      const code = await runRunner(io, options);
+      io.setExitCode(code);
+    });
+}

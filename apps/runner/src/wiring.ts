@@ -1,0 +1,325 @@
+// Wiring shared by `run` and `exec`: a [[runners]] entry → a job source for the supervisor (job-api-client
+// requests and sessions, job-runtime's runJob, the entry's executor).
+import { hostname } from 'node:os';
+import { join, resolve } from 'node:path';
+import type { RunnerConfig } from '@runnerkit/config-schema';
+import { parseGoDuration, resolveFeatureFlags } from '@runnerkit/config-schema';
+import {
+  createJobArtifactStore,
+  createJobApiClient,
+  type JobApiClient,
+  type JobPayload,
+  redact,
+} from '@runnerkit/job-api-client';
+import {
+  createShellExecutor,
+  type Executor,
+  type JobOutcome,
+  type JobRunContext,
+  type JobSource,
+  type RunnerSettings,
+  runJob,
+  shortToken,
+  type SupervisedRunner,
+} from '@runnerkit/job-runtime';
+import packageJson from '../package.json' with { type: 'json' };
+import type { RunnerLog } from './runner-log.js';
+
+export const PRODUCT = { name: 'runnerkit', version: packageJson.version, revision: 'source' } as const;
+
+/** Executors runnerkit runs; any other executor in config.toml is refused for that runner only. */
+export const SUPPORTED_EXECUTORS = ['docker', 'ssh', 'shell'] as const;
+
+export interface WiringContext {
+  log: RunnerLog;
+  systemId: string;
+  /** The environment jobs of the shell executor start with, and where relative dirs resolve. */
+  env: Readonly<Record<string, string | undefined>>;
+  cwd: string;
+}
+
+type ExecutorFactory = () => Executor;
+
+type ModuleFactory = (options: Record<string, unknown>) => Executor;
+
+/** Loads an executor package's factory lazily (loading SSH never loads Docker). */
+async function loadFactory(executor: 'docker' | 'ssh'): Promise<ModuleFactory | undefined> {
+  try {
+    const module: Record<string, unknown> =
+      executor === 'docker' ? await import('@runnerkit/executor-docker') : await import('@runnerkit/executor-ssh');
+    const factory = module[executor === 'docker' ? 'createDockerExecutor' : 'createSshExecutor'];
+    return typeof factory === 'function' ? (factory as ModuleFactory) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function durationSeconds(value: string | undefined): number | undefined {
+  if (!value) return undefined;
+  const ns = parseGoDuration(value);
+  return ns === undefined || ns <= 0n ? undefined : Number(ns / 1_000_000_000n);
+}
+
+/** The executor of a runner entry, or why it cannot run here. */
+export async function executorFactory(
+  runner: RunnerConfig,
+  context: WiringContext,
+): Promise<{ ok: true; create: ExecutorFactory } | { ok: false; message: string }> {
+  const executor = runner.executor ?? '';
+  const name = runner.name ?? '';
+  if (!(SUPPORTED_EXECUTORS as readonly string[]).includes(executor)) {
+    return {
+      ok: false,
+      message: `runner "${name}": executor "${executor}" is not supported by runnerkit (supported: ${SUPPORTED_EXECUTORS.join(', ')}); this runner is skipped`,
+    };
+  }
+  if (executor === 'shell') {
+    const base = resolve(context.cwd);
+    const env = Object.fromEntries(
+      Object.entries(context.env).filter((entry): entry is [string, string] => entry[1] !== undefined),
+    );
+    return {
+      ok: true,
+      create: () =>
+        createShellExecutor({
+          shell: runner.shell ?? 'bash',
+          buildsDir: resolve(base, runner.builds_dir ?? 'builds'),
+          cacheDir: resolve(base, runner.cache_dir ?? 'cache'),
+          customBuildDir: runner.custom_build_dir?.enabled ?? false,
+          env,
+        }),
+    };
+  }
+  const factory = await loadFactory(executor as 'docker' | 'ssh');
+  if (!factory) {
+    return {
+      ok: false,
+      message: `runner "${name}": the ${executor} executor is not available in this build of runnerkit; this runner is skipped`,
+    };
+  }
+  return {
+    ok: true,
+    create: () => factory({ runner, config: runner, docker: runner.docker, ssh: runner.ssh, cache: runner.cache }),
+  };
+}
+
+/** What job-runtime needs to know about the runner entry. */
+export function runnerSettings(runner: RunnerConfig, context: WiringContext, url: string | undefined): RunnerSettings {
+  return {
+    product: PRODUCT.name,
+    version: PRODUCT.version,
+    revision: PRODUCT.revision,
+    name: runner.name ?? '',
+    token: runner.token ?? '',
+    systemId: context.systemId,
+    hostname: hostname(),
+    environment: runner.environment ?? [],
+    featureFlags: resolveFeatureFlags({ featureFlags: runner.feature_flags ?? {} }),
+    outputLimitKiB: runner.output_limit && runner.output_limit > 0 ? runner.output_limit : undefined,
+    preGetSourcesScript: runner.pre_get_sources_script,
+    postGetSourcesScript: runner.post_get_sources_script,
+    preBuildScript: runner.pre_build_script,
+    postBuildScript: runner.post_build_script,
+    debugTraceDisabled: runner.debug_trace_disabled,
+    url,
+    prepareTimeoutSeconds: durationSeconds(runner.prepare_timeout),
+    getSourcesTimeoutSeconds: durationSeconds(runner.get_sources_timeout),
+  };
+}
+
+/** A client for one runner entry (its own `info`: executor and shell). */
+export function clientFor(runner: RunnerConfig, url: string): JobApiClient {
+  return createJobApiClient({
+    url,
+    runner: {
+      name: PRODUCT.name,
+      version: PRODUCT.version,
+      revision: PRODUCT.revision,
+      executor: runner.executor ?? '',
+      shell: runner.shell ?? 'bash',
+      ...(runner.labels ? { labels: runner.labels } : {}),
+    },
+    tls: {
+      ...(runner['tls-ca-file'] ? { caFile: runner['tls-ca-file'] } : {}),
+      ...(runner['tls-cert-file'] ? { certFile: runner['tls-cert-file'] } : {}),
+      ...(runner['tls-key-file'] ? { keyFile: runner['tls-key-file'] } : {}),
+    },
+    ...(runner.job_status_final_update_retry_limit
+      ? { jobSession: { finalUpdateRetryLimit: runner.job_status_final_update_retry_limit } }
+      : {}),
+  });
+}
+
+export interface JobHooks {
+  /** Every trace byte, as sent to GitLab (exec prints it). */
+  onTrace?: ((job: JobPayload, chunk: Uint8Array) => void) | undefined;
+  onJobStart?: ((job: JobPayload) => void) | undefined;
+  onJobEnd?: ((job: JobPayload, outcome: JobOutcome, durationMs: number) => void) | undefined;
+}
+
+export interface RunnerWiring {
+  runner: RunnerConfig;
+  client: JobApiClient;
+  createExecutor: ExecutorFactory;
+  context: WiringContext;
+  hooks?: JobHooks | undefined;
+  /** Where artifact uploads are spooled; default the OS temp dir. */
+  temporaryDirectory?: string | undefined;
+}
+
+/** The display name used in log lines: `name (short token)`; never the token itself. */
+export function runnerLabel(runner: RunnerConfig): string {
+  return `${runner.name ?? ''}`.trim() || shortToken(runner.token ?? '');
+}
+
+/** The supervisor's view of a runner entry. */
+export function supervisedRunner(wiring: RunnerWiring, index: number): SupervisedRunner {
+  const { runner } = wiring;
+  const unhealthyInterval = runner.unhealthy_interval ? parseGoDuration(runner.unhealthy_interval) : undefined;
+  return {
+    id: `${index}:${runnerLabel(runner)}:${shortToken(runner.token ?? '')}:${runner.url ?? ''}`,
+    limit: runner.limit ?? 0,
+    requestConcurrency: runner.request_concurrency ?? 1,
+    unhealthyRequestsLimit:
+      runner.unhealthy_requests_limit && runner.unhealthy_requests_limit > 0 ? runner.unhealthy_requests_limit : 3,
+    unhealthyIntervalMs:
+      unhealthyInterval !== undefined && unhealthyInterval > 0n ? Number(unhealthyInterval / 1_000_000n) : 60 * 60_000,
+    source: createJobSource(wiring),
+  };
+}
+
+export function createJobSource(wiring: RunnerWiring): JobSource {
+  const { runner, client, context } = wiring;
+  const token = runner.token ?? '';
+  const label = runnerLabel(runner);
+  const short = shortToken(token);
+  return {
+    async request(signal) {
+      const result = await client.requestJob({ token, systemId: context.systemId, signal });
+      switch (result.kind) {
+        case 'no-job':
+          context.log.log('debug', 'Checking for jobs... nothing', { runner: short, name: label });
+          return { kind: 'no-job', healthy: true };
+        case 'failed':
+          context.log.log(result.reason === 'forbidden' ? 'error' : 'warn', `Checking for jobs... ${result.reason}`, {
+            runner: short,
+            name: label,
+            status: result.status,
+            error: redact(result.error.message, [token]),
+          });
+          return { kind: 'no-job', healthy: result.healthy };
+        case 'invalid-job':
+          context.log.log('error', 'Checking for jobs... received an invalid job', {
+            runner: short,
+            job: result.error.jobId,
+            error: result.error.message,
+          });
+          await client.reportInvalidJob(result.error, { runnerToken: token }).catch(() => false);
+          return { kind: 'no-job', healthy: true };
+        case 'job': {
+          const job = result.job;
+          context.log.log('info', 'Checking for jobs... received', {
+            job: job.id,
+            repo_url: stripCredentials(job.git_info.repo_url ?? ''),
+            runner: short,
+            name: label,
+          });
+          return {
+            kind: 'job',
+            job: { projectId: job.job_info.project_id, run: (runContext) => runReceivedJob(wiring, job, runContext) },
+          };
+        }
+      }
+    },
+  };
+}
+
+function stripCredentials(url: string): string {
+  try {
+    const parsed = new URL(url);
+    parsed.username = '';
+    parsed.password = '';
+    return parsed.toString();
+  } catch {
+    return redact(url);
+  }
+}
+
+/** One received job from acknowledgement to final update. Never throws for the job's own failure. */
+export async function runReceivedJob(wiring: RunnerWiring, job: JobPayload, runContext: JobRunContext): Promise<void> {
+  const { runner, client, context, hooks } = wiring;
+  const token = runner.token ?? '';
+  const session = client.startJob(job, { runnerToken: token });
+  const started = Date.now();
+  try {
+    const ack = await session.acknowledge(runContext.interruptSignal);
+    if (ack === 'drop') {
+      context.log.log('warn', 'Job was dropped by GitLab before it started', {
+        job: job.id,
+        runner: shortToken(token),
+      });
+      return;
+    }
+    session.start();
+    hooks?.onJobStart?.(job);
+    const artifacts = createJobArtifactStore(client, {
+      jobId: job.id,
+      jobToken: job.token,
+      ...(wiring.temporaryDirectory ? { temporaryDirectory: wiring.temporaryDirectory } : {}),
+    });
+    const result = await runJob({
+      payload: job,
+      executor: wiring.createExecutor,
+      trace: {
+        write(chunk) {
+          session.write(chunk);
+          hooks?.onTrace?.(job, chunk);
+        },
+      },
+      runner: runnerSettings(runner, context, runner.url),
+      concurrentId: runContext.concurrentId,
+      concurrentProjectId: runContext.concurrentProjectId,
+      ports: { artifacts },
+      cancelSignal: session.cancelSignal,
+      abortSignal: AbortSignal.any([session.abortSignal, runContext.interruptSignal]),
+    });
+    const outcome = result.outcome;
+    const finish = await session.finish(
+      outcome.status === 'success'
+        ? { state: 'success' }
+        : {
+            state: 'failed',
+            ...(outcome.failureReason ? { failureReason: outcome.failureReason } : {}),
+            ...(outcome.exitCode !== undefined ? { exitCode: outcome.exitCode } : {}),
+          },
+    );
+    const durationMs = Date.now() - started;
+    context.log.log(
+      outcome.status === 'success' ? 'info' : 'warn',
+      outcome.status === 'success' ? 'Job succeeded' : 'Job failed',
+      {
+        job: job.id,
+        duration_s: Math.round(durationMs / 100) / 10,
+        runner: shortToken(token),
+        ...(outcome.status === 'failed' ? { reason: outcome.failureReason, error: outcome.message } : {}),
+        ...(finish.outcome !== 'delivered' ? { final_update: finish.outcome } : {}),
+      },
+    );
+    hooks?.onJobEnd?.(job, outcome, durationMs);
+  } catch (error) {
+    context.log.log('error', 'Job could not be run', { job: job.id, error: (error as Error).message });
+    await session.finish({ state: 'failed', failureReason: 'runner_system_failure' }).catch(() => undefined);
+    hooks?.onJobEnd?.(
+      job,
+      { status: 'failed', failureReason: 'runner_system_failure', message: (error as Error).message },
+      Date.now() - started,
+    );
+  } finally {
+    session.dispose();
+  }
+}
+
+/** `.runner_system_id` beside config.toml, as GitLab Runner keeps it. */
+export function systemIdPath(configFile: string): string {
+  return join(resolve(configFile, '..'), '.runner_system_id');
+}
