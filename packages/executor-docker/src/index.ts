@@ -1,2 +1,13 @@
-// @runnerkit/executor-docker: nothing is exported yet; see README.md for what this package is for.
-export {};
+// @runnerkit/executor-docker: GitLab Runner's Docker executor without a helper image.
+export { createDockerExecutor, type DockerJobState, type JobResources } from './executor.js';
+export type { DockerExecutorOptions } from './options.js';
+export { DockerConfigurationError, DockerExecutorError, type DockerExecutorErrorCode } from './errors.js';
+export {
+  cacheVolumeName,
+  jobLabels,
+  LABEL_PREFIX,
+  MANAGED_LABEL,
+  projectRealUniqueName,
+  projectUniqueName,
+  projectUniqueShortName,
+} from './naming.js';
