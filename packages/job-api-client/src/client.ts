@@ -8,6 +8,7 @@ import type {
 import { JobApiError, type JobPayloadError } from './errors.js';
 import { HealthTracker } from './health.js';
 import { JobSession, type JobSessionOptions } from './job-session.js';
+import type { JobRequestBody } from '@runnerkit/job-spec';
 import { debugTraceEnabled, type JobPayload, parseJob } from './payload.js';
 import { readJson, statusError } from './response.js';
 import { buildRunnerInfo, defaultUserAgent, type RunnerInfo, type RunnerInfoOptions } from './runner-info.js';
@@ -218,7 +219,7 @@ class Client implements JobApiClient {
     } catch (error) {
       return { kind: 'failed', reason: 'client-error', status: undefined, healthy: false, error: error as JobApiError };
     }
-    const body: Record<string, unknown> = { info: this.runnerInfo, token: options.token };
+    const body: JobRequestBody = { info: this.runnerInfo, token: options.token };
     if (options.systemId) body.system_id = options.systemId;
     const lastUpdate = this.lastUpdates.get(options.token);
     if (lastUpdate) body.last_update = lastUpdate;

@@ -236,6 +236,12 @@ export class JobSession extends EventEmitter<JobSessionEvents> {
       this.emit('update-interval', this.intervalMs);
       this.emitEvent({ type: 'update-interval-changed', jobId: this.jobId, intervalMs: this.intervalMs });
     }
+    if (result.invalidInterval !== undefined) {
+      this.emitEvent({
+        type: 'warning',
+        message: `job ${this.jobId}: ignoring unparsable X-GitLab-Trace-Update-Interval "${result.invalidInterval}"`,
+      });
+    }
     if (result.cancelRequested) this.requestCancel();
     if (result.outcome === 'abort' && !final) this.abort(result.error?.message ?? `Job-Status: ${result.jobStatus}`);
   }

@@ -200,6 +200,24 @@ describe('incremental trace (PATCH /api/v4/jobs/:id/trace)', () => {
     expect(job.updateIntervalMs).toBe(15 * 60_000);
   });
 
+  it('an unparsable interval is ignored with a warning event', async () => {
+    server = await startServer(() => ({
+      status: 202,
+      headers: { Range: '0-1', 'X-GitLab-Trace-Update-Interval': 'soon' },
+    }));
+    const warnings: string[] = [];
+    client = createJobApiClient({
+      url: server.url,
+      runner: FIXTURE_RUNNER,
+      onEvent: (event) => event.type === 'warning' && warnings.push(event.message),
+    });
+    const job = session();
+    job.write('a');
+    await job.flush();
+    expect(job.updateIntervalMs).toBe(3000);
+    expect(warnings).toEqual(['job 1001: ignoring unparsable X-GitLab-Trace-Update-Interval "soon"']);
+  });
+
   it('missing Range on 416 restarts from 0', async () => {
     await setup();
     const job = session();

@@ -1,3 +1,4 @@
+import type { JobUpdateBody as WireJobUpdateBody } from '@runnerkit/job-spec';
 import { JobApiError } from './errors.js';
 import { readText } from './response.js';
 import type { RunnerInfo } from './runner-info.js';
@@ -15,17 +16,27 @@ export interface JobStatusSignals {
   cancelRequested: boolean;
   /** New update interval from `X-GitLab-Trace-Update-Interval` (ms), when a positive integer was sent. */
   updateIntervalMs: number | undefined;
+  /** The header's text when it was present but not an integer (ignored, reported as a warning event). */
+  invalidInterval?: string | undefined;
 }
 
 export function readJobStatusSignals(headers: Record<string, string>, maxIntervalMs = MAX_UPDATE_INTERVAL_MS) {
   const jobStatus = (headers['job-status'] ?? '').trim();
   const rawInterval = (headers['x-gitlab-trace-update-interval'] ?? '').trim();
   let updateIntervalMs: number | undefined;
+  let invalidInterval: string | undefined;
   if (/^\d+$/.test(rawInterval)) {
     const seconds = Number.parseInt(rawInterval, 10);
     if (seconds > 0) updateIntervalMs = Math.min(seconds * 1000, maxIntervalMs);
+  } else if (rawInterval !== '') {
+    invalidInterval = rawInterval.slice(0, 40);
   }
-  return { jobStatus, cancelRequested: jobStatus === 'canceling', updateIntervalMs } satisfies JobStatusSignals;
+  return {
+    jobStatus,
+    cancelRequested: jobStatus === 'canceling',
+    updateIntervalMs,
+    invalidInterval,
+  } satisfies JobStatusSignals;
 }
 
 function isAbortStatus(jobStatus: string): boolean {
@@ -41,6 +52,7 @@ export interface UpdateJobResult extends JobStatusSignals {
   error: JobApiError | undefined;
 }
 
+/** Body of `PUT /api/v4/jobs/:id` as this client builds it (always a valid job-spec `JobUpdateBody`). */
 export interface JobUpdateBody {
   info: RunnerInfo;
   token: string;
@@ -68,7 +80,7 @@ export async function updateJob(
       method: 'PUT',
       path: `jobs/${jobId}`,
       headers: { 'job-token': body.token },
-      json: body,
+      json: body satisfies WireJobUpdateBody,
       signal: options.signal,
       secrets: [body.token, options.runnerToken],
       runnerToken: options.runnerToken,

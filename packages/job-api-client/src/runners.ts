@@ -1,3 +1,4 @@
+import type { RegisterRunnerRequest, UnregisterRunnerRequest, VerifyRunnerRequest } from '@runnerkit/job-spec';
 import { JobApiError } from './errors.js';
 import { maskToken } from './mask.js';
 import { isJsonContentType, readJson, readText, statusError } from './response.js';
@@ -124,7 +125,7 @@ export class RunnerEndpoints {
       };
     }
 
-    const body: Record<string, unknown> = {};
+    const body: Omit<RegisterRunnerRequest, 'token'> & { token?: string } = {};
     if (options.description) body.description = options.description;
     if (options.maintenanceNote) body.maintenance_note = options.maintenanceNote;
     if (options.tagList && options.tagList.length > 0) body.tag_list = options.tagList.join(',');
@@ -185,7 +186,7 @@ export class RunnerEndpoints {
 
   /** `POST /api/v4/runners/verify` (spec §3.3). 403 → JOB_API_FORBIDDEN ("is not valid" / "is removed"). */
   async verify(options: { token: string; systemId?: string; signal?: AbortSignal }): Promise<VerifyResult> {
-    const body: Record<string, unknown> = { token: options.token };
+    const body: VerifyRunnerRequest = { token: options.token };
     if (options.systemId) body.system_id = options.systemId;
     body.info = this.info;
     const response = await this.transport.send({
@@ -240,7 +241,7 @@ export class RunnerEndpoints {
       method: 'DELETE',
       path: 'runners',
       headers: { 'runner-token': options.token },
-      json: { token: options.token },
+      json: { token: options.token } satisfies UnregisterRunnerRequest,
       signal: options.signal,
       secrets: [options.token],
     });
@@ -253,7 +254,7 @@ export class RunnerEndpoints {
       method: 'DELETE',
       path: 'runners/managers',
       headers: { 'runner-token': options.token },
-      json: { token: options.token, system_id: options.systemId },
+      json: { token: options.token, system_id: options.systemId } satisfies UnregisterRunnerRequest,
       signal: options.signal,
       secrets: [options.token],
     });
