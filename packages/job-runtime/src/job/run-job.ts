@@ -448,7 +448,7 @@ export async function runJob(options: RunJobOptions): Promise<JobResult> {
   trace.println(`Running with ${runner.product ?? 'runnerkit'} ${runner.version} (${runner.revision})`);
   if (runner.token) {
     const system = runner.systemId ? `, system ID: ${runner.systemId}` : '';
-    trace.println(`  on ${runner.name ?? ''} ${shortToken(runner.token)}${system}`);
+    trace.println(`  on ${[runner.name, shortToken(runner.token)].filter(Boolean).join(' ')}${system}`);
   }
   const changed = describeChangedFlags(featureFlags);
   if (changed) trace.println(`  feature flags: ${changed}`);
