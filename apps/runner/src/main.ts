@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import packageJson from '../package.json' with { type: 'json' };
 import { processIo, registerConfigCommand } from './commands/config.js';
 import { registerCoordinatorCommand } from './commands/coordinator.js';
+import { registerExecCommand } from './commands/exec.js';
 import { registerRunCommand } from './commands/run.js';
 
 /** Builds the `runnerkit` command tree. Each command lives in `commands/<name>.ts` and only wires packages. */
@@ -15,6 +16,7 @@ export function createProgram(): Command {
   registerConfigCommand(program, io);
   registerRunCommand(program, io);
   registerCoordinatorCommand(program, io);
+  registerExecCommand(program, io);
   return program;
 }
 

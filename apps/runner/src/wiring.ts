@@ -3,7 +3,7 @@
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { RunnerConfig } from '@runnerkit/config-schema';
-import { parseGoDuration, resolveFeatureFlags } from '@runnerkit/config-schema';
+import { parseGoDuration } from '@runnerkit/config-schema';
 import {
   createJobArtifactStore,
   createJobApiClient,
@@ -114,7 +114,8 @@ export function runnerSettings(runner: RunnerConfig, context: WiringContext, url
     systemId: context.systemId,
     hostname: hostname(),
     environment: runner.environment ?? [],
-    featureFlags: resolveFeatureFlags({ featureFlags: runner.feature_flags ?? {} }),
+    // only what config.toml sets: variables and defaults are the runtime's business
+    featureFlags: runner.feature_flags ?? {},
     outputLimitKiB: runner.output_limit && runner.output_limit > 0 ? runner.output_limit : undefined,
     preGetSourcesScript: runner.pre_get_sources_script,
     postGetSourcesScript: runner.post_get_sources_script,

@@ -242,5 +242,7 @@ export function registerRunCommand(program: Command, io: ConfigCommandIo = proce
     .action(async (options: RunOptions) => {
       const code = await runRunner(io, options);
       io.setExitCode(code);
+      // Idle keep-alive sockets or a job's leftover child must not keep a stopped runner alive.
+      process.exit(code);
     });
 }
