@@ -10,6 +10,7 @@ import {
   type UpdateJobResult,
   updateJob,
 } from './job-updates.js';
+import { redact } from './mask.js';
 import type { RunnerInfo } from './runner-info.js';
 import { TraceBuffer } from './trace-buffer.js';
 import { backoffDelay, type Transport } from './transport.js';
@@ -196,7 +197,18 @@ export class JobSession extends EventEmitter<JobSessionEvents> {
   private schedule(): void {
     if (!this.running) return;
     this.timer = setTimeout(() => {
-      void this.serial(() => this.tick()).finally(() => this.schedule());
+      this.serial(() => this.tick())
+        .catch((error: unknown) => {
+          // A throwing listener or an unexpected failure must not end the loop or the process.
+          this.emitEvent({
+            type: 'warning',
+            message: redact(
+              `job ${this.jobId}: update loop: ${error instanceof Error ? error.message : String(error)}`,
+              [this.jobToken, this.options.runnerToken],
+            ),
+          });
+        })
+        .finally(() => this.schedule());
     }, this.intervalMs);
   }
 
@@ -225,7 +237,10 @@ export class JobSession extends EventEmitter<JobSessionEvents> {
     if (state === 'abort' || !this.running) return;
     if (state === 'failed') return;
     if (this.transport.clock.now() - this.lastContact >= this.forceSendIntervalMs()) {
-      await this.put({ state: 'running' }, this.stopController.signal).catch(() => undefined);
+      await this.put({ state: 'running' }, this.stopController.signal).catch((error: unknown) => {
+        // Only our own stop is expected here; anything else is reported by the loop.
+        if (!(JobApiError.isInstance(error) && error.code === 'JOB_API_ABORTED')) throw error;
+      });
     }
   }
 

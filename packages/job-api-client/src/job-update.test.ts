@@ -135,6 +135,25 @@ describe('keep-alive loop', () => {
     expect(job.signal.aborted).toBe(false);
   });
 
+  it('a throwing listener does not end the loop (reported as a warning event)', async () => {
+    server = await startServer(() => replyOf(exchange(updates, 'keep-alive answered with cancel request')));
+    const warnings: string[] = [];
+    client = createJobApiClient({
+      url: server.url,
+      runner: FIXTURE_RUNNER,
+      onEvent: (event) => event.type === 'warning' && warnings.push(event.message),
+      jobSession: { updateIntervalMs: 5, maxUpdateIntervalMs: 5, forceSendIntervalMs: 0 },
+    });
+    const job = client.createJobSession(JOB);
+    job.on('cancel-requested', () => {
+      throw new Error(`listener broke with ${JOB.jobToken}`);
+    });
+    job.start();
+    await waitFor(() => server.requests.length >= 3);
+    job.dispose();
+    expect(warnings[0]).toBe('job 1001: update loop: listener broke with glcbt-[MASKED]');
+  });
+
   it('force-cancel (403 canceled) aborts at once and stops the loop', async () => {
     await setup({ updateIntervalMs: 5, maxUpdateIntervalMs: 5, forceSendIntervalMs: 0 });
     server.handle(() => replyOf(exchange(updates, 'keep-alive when the job was force-canceled')));
