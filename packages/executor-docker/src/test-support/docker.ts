@@ -3,9 +3,14 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createDockerClient, type DockerClient } from '@runnerkit/docker-engine-client';
-import type { RuntimeJobPayload } from '@runnerkit/job-runtime';
-import { conformancePayload } from '@runnerkit/job-runtime/testing';
+import {
+  type ContainerInspect,
+  createDockerClient,
+  type DockerClient,
+  type Network,
+} from '@runnerkit/docker-engine-client';
+import type { Executor, RuntimeJobPayload } from '@runnerkit/job-runtime';
+import { conformancePayload, runObserved } from '@runnerkit/job-runtime/testing';
 import { requireComponent } from '@runnerkit/testkit';
 import { afterAll } from 'vitest';
 import { createDockerExecutor } from '../executor.js';
@@ -47,7 +52,7 @@ export async function countLabelled(client: DockerClient, shortToken?: string) {
 }
 
 export function job(script: string[], overrides: Partial<RuntimeJobPayload> = {}, after: string[] = []) {
-  return conformancePayload(script, overrides, after);
+  return conformancePayload(script, { image: { name: requireComponent('images').busybox }, ...overrides }, after);
 }
 
 export function variables(extra: Record<string, string>) {
@@ -56,4 +61,40 @@ export function variables(extra: Record<string, string>) {
     { key: 'GIT_STRATEGY', value: 'none', public: true, masked: false },
     ...Object.entries(extra).map(([key, value]) => ({ key, value, public: true, masked: false })),
   ];
+}
+
+/**
+ * Runs one job and inspects every container the executor created, as they are while `step_script` starts
+ * (after that, cleanup removes them).
+ */
+export async function runAndInspect(
+  context: ReturnType<typeof testContext>,
+  executor: ReturnType<typeof createDockerExecutor>,
+  payload: RuntimeJobPayload,
+  extra: Parameters<typeof runObserved>[2] = {},
+) {
+  const inspected: { build?: ContainerInspect; services: ContainerInspect[]; network?: Network } = { services: [] };
+  const wrapped: Executor = {
+    name: executor.name,
+    shell: executor.shell,
+    directories: executor.directories,
+    environment: executor.environment,
+    stages: executor.stages,
+    prepare: (request) => executor.prepare(request),
+    run: async (request) => {
+      if (request.stage.startsWith('step_') && !inspected.build) {
+        for (const id of executor.resources.containers) {
+          const info = await context.client.containers.inspect(id);
+          if (id === executor.buildContainerId) inspected.build = info;
+          else inspected.services.push(info);
+        }
+        if (executor.resources.network)
+          inspected.network = await context.client.networks.inspect(executor.resources.network);
+      }
+      return executor.run(request);
+    },
+    cleanup: () => executor.cleanup(),
+  };
+  const observed = await runObserved(wrapped, payload, extra, context.runner);
+  return { ...observed, ...inspected };
 }
