@@ -5,6 +5,7 @@ import { CoordinatorCore, type NewJobOptions, type NewRunnerOptions, type Resolv
 import { CoordinatorError } from './errors.js';
 import type { Endpoint, Fault, RecordedRequest } from './faults.js';
 import { projectPathFor } from './git-http.js';
+import { createPipelineDriver } from './pipelines.js';
 import { type JobView, jobView, type RunnerView, runnerView } from './views.js';
 
 export interface CoordinatorOptions {
@@ -116,6 +117,9 @@ export async function createCoordinator(options: CoordinatorOptions = {}): Promi
     { registrationToken: options.registrationToken, personalAccessToken: options.personalAccessToken },
     options.clock ?? Date.now,
   );
+  const pipelines = createPipelineDriver(core);
+  core.pipelineDriver = pipelines;
+  core.pipelineHooks = pipelines;
   await core.listen();
   return wrap(core);
 }
