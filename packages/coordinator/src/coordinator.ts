@@ -35,8 +35,10 @@ export interface CoordinatorOptions {
   finalUpdateGiveUpSeconds?: number;
   /** Runner tokens expire this many seconds after they are issued; default: never (`token_expires_at: null`). */
   tokenExpiresInSeconds?: number | null;
-  /** Recorded request bodies are cut at this size; default 1 MiB. */
+  /** Recorded request bodies are cut at this size; default 64 KiB. */
   recordBodyLimitBytes?: number;
+  /** At most this many requests are kept (the oldest are dropped); default 10 000. */
+  recordLimit?: number;
   /** PATH used to find `git` for `git http-backend`; default `/usr/local/bin:/usr/bin:/bin`. */
   gitPath?: string;
   /** Parent of the temporary artifacts directory when `dataDir` is absent; default the OS temporary directory. */
@@ -104,7 +106,8 @@ function resolveOptions(options: CoordinatorOptions): ResolvedOptions {
     maxArtifactSizeBytes: options.maxArtifactSizeBytes ?? 1024 * 1024 * 1024,
     finalUpdateGiveUpSeconds: options.finalUpdateGiveUpSeconds ?? 300,
     tokenExpiresInSeconds: options.tokenExpiresInSeconds ?? null,
-    recordBodyLimitBytes: options.recordBodyLimitBytes ?? 1024 * 1024,
+    recordBodyLimitBytes: options.recordBodyLimitBytes ?? 64 * 1024,
+    recordLimit: options.recordLimit ?? 10_000,
     gitPath: options.gitPath ?? '/usr/local/bin:/usr/bin:/bin',
     temporaryDirectory: options.temporaryDirectory ?? tmpdir(),
   };

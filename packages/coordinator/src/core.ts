@@ -43,6 +43,7 @@ export interface ResolvedOptions {
   finalUpdateGiveUpSeconds: number;
   tokenExpiresInSeconds: number | null;
   recordBodyLimitBytes: number;
+  recordLimit: number;
   gitPath: string;
   temporaryDirectory: string;
 }
@@ -435,11 +436,16 @@ export class CoordinatorCore {
       path,
       query: Object.fromEntries(url.searchParams),
       headers: request.headers,
-      body: body.subarray(0, this.options.recordBodyLimitBytes),
+      // A copy, so a large body is not kept alive by its recording.
+      body: Buffer.from(body.subarray(0, this.options.recordBodyLimitBytes)),
       bodyBytes: body.length,
       status: null,
     };
-    if (route.endpoint !== 'admin') this.recorded.push(record);
+    if (route.endpoint !== 'admin') {
+      this.recorded.push(record);
+      if (this.recorded.length > this.options.recordLimit)
+        this.recorded.splice(0, this.recorded.length - this.options.recordLimit);
+    }
     response.on('finish', () => {
       record.status = response.statusCode;
     });
