@@ -161,7 +161,7 @@ export function createDockerExecutor(options: DockerExecutorOptions): Executor &
     } catch {
       // the container may be gone already
     }
-    if (/shell not found/.test(logs))
+    if (exitCode === 1 && /^shell not found$/m.test(logs))
       return new DockerExecutorError(
         'DOCKER_EXECUTOR_NO_SHELL',
         `the image "${image}" has no usable shell: the job needs one of /usr/local/bin/bash, /usr/bin/bash, /bin/bash, /usr/local/bin/sh, /usr/bin/sh, /bin/sh or /busybox/sh`,
