@@ -417,6 +417,9 @@ export class CoordinatorCore {
     if (prefix && (path === prefix || path.startsWith(`${prefix}/`))) path = path.slice(prefix.length) || '/';
     const method = request.method ?? 'GET';
     const route = this.route(method, path);
+    // GitLab answers with its correlation id; the fake reuses the caller's when it sent one.
+    const requestId = request.headers['x-request-id'];
+    response.setHeader('X-Request-Id', typeof requestId === 'string' && requestId !== '' ? requestId : newQueueValue());
     const streaming = route.endpoint === 'artifacts-upload' || route.endpoint === 'git';
 
     let body: Buffer = Buffer.alloc(0);
