@@ -304,3 +304,27 @@ describe('API version negotiation', () => {
     expect(error.code).toBe('DOCKER_API_VERSION_UNSUPPORTED');
   });
 });
+
+describe('long calls do not starve the pool', () => {
+  test('20 pending waits do not block a ping', async () => {
+    const pending: ServerResponse[] = [];
+    await httpServer((req, res) => {
+      if (req.url?.includes('/wait')) {
+        pending.push(res);
+        return;
+      }
+      res.writeHead(200, { 'api-version': '1.41' });
+      res.end('OK');
+    });
+    const c = client();
+    const controller = new AbortController();
+    const waits = Array.from({ length: 20 }, (_, i) =>
+      c.containers.wait(`c${i}`, { signal: controller.signal }).catch((e: unknown) => e),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(await c.system.ping({ timeout: 2_000 })).toEqual({ ok: true, apiVersion: '1.41' });
+    controller.abort();
+    const results = await Promise.all(waits);
+    expect(results.every((e) => DockerError.isInstance(e) && e.code === 'DOCKER_ABORTED')).toBe(true);
+  });
+});

@@ -50,7 +50,11 @@ export interface DockerClientOptions {
   apiVersion?: string | undefined;
   /** Default per-call timeout in ms for short calls (default 60 000; 0 disables). Long calls have none by default. */
   timeout?: number | undefined;
-  /** Keep-alive pool size (default 8 connections). */
+  /**
+   * Upper bound on pooled connections (default: unbounded). Long calls (wait, logs with follow, events, pull) each
+   * hold a connection for their whole duration, so a small bound would queue every other call behind them; idle
+   * connections are kept for `keepAliveTimeout` and reused.
+   */
   connections?: number | undefined;
   /** How long an idle pooled connection is kept, ms (default 4 000). */
   keepAliveTimeout?: number | undefined;
@@ -296,7 +300,7 @@ export class Transport {
     this.endpoint = parseHost(options.host ?? 'unix:///var/run/docker.sock', options.tls);
     const t = options.tls;
     this.dispatcher = new Pool(this.endpoint.origin, {
-      connections: options.connections ?? 8,
+      connections: options.connections ?? null,
       keepAliveTimeout: options.keepAliveTimeout ?? 4_000,
       headersTimeout: 0,
       bodyTimeout: 0,
