@@ -1,7 +1,14 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { COMPONENT_NAMES, MissingComponentError, readState, repositoryRoot, requireComponent, statePath } from './index.js';
+import {
+  COMPONENT_NAMES,
+  MissingComponentError,
+  readState,
+  repositoryRoot,
+  requireComponent,
+  statePath,
+} from './index.js';
 
 describe('testkit', () => {
   it('finds the repository root by its pnpm-workspace.yaml', () => {
