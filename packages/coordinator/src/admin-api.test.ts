@@ -122,6 +122,18 @@ describe('admin API', () => {
     expect(coordinator.requests()).toEqual([]);
   });
 
+  it("caps the job timeout at the runner's maximum_timeout when it hands the job out", async () => {
+    const coordinator = await start();
+    const runner = coordinator.createRunner({ maximumTimeout: 600 });
+    coordinator.createJob(minimalJob);
+    const taken = await send(coordinator.url, {
+      method: 'POST',
+      path: '/api/v4/jobs/request',
+      body: { token: runner.token },
+    });
+    expect(JSON.parse(taken.body.toString()).runner_info.timeout).toBe(600);
+  });
+
   it('changes a job status on request', async () => {
     const coordinator = await start();
     coordinator.createJob(minimalJob);

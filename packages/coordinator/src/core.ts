@@ -301,6 +301,12 @@ export class CoordinatorCore {
     job.runnerId = runner.id;
     job.runnerManager = systemId;
     job.cancelGracefully = features.cancel_gracefully === true;
+    // GitLab caps the job timeout at the runner's maximum_timeout when it assigns the job.
+    const runnerInfo = job.payload.runner_info;
+    if (runner.maximumTimeout !== null && runner.maximumTimeout > 0 && isObject(runnerInfo)) {
+      const timeout = typeof runnerInfo.timeout === 'number' ? runnerInfo.timeout : 0;
+      if (timeout === 0 || timeout > runner.maximumTimeout) runnerInfo.timeout = runner.maximumTimeout;
+    }
     if (features.two_phase_job_commit === true) {
       job.updatedAt = this.now();
       this.store.changed();
