@@ -96,11 +96,11 @@ describeWithComponent('images', 'runnerkit in a container', () => {
     let status = '';
     for (let attempt = 0; attempt < 120 && !['success', 'failed', 'canceled'].includes(status); attempt++) {
       await new Promise((resolve) => setTimeout(resolve, 500));
-      status = coordinator.job(job.id).status;
+      status = coordinator.job(job.id)?.status ?? '';
     }
     const logs = await run(DOCKER, ['logs', name]);
-    expect(status, `${logs.stdout}${logs.stderr}\n${coordinator.job(job.id).trace}`).toBe('success');
-    expect(String(coordinator.job(job.id).trace)).toContain('hello from');
+    expect(status, `${logs.stdout}${logs.stderr}\n${coordinator.job(job.id)?.trace}`).toBe('success');
+    expect(String(coordinator.job(job.id)?.trace)).toContain('hello from');
     expect(`${logs.stdout}${logs.stderr}`).not.toContain(created.token);
     // SIGQUIT (the image's STOPSIGNAL) is GitLab Runner's graceful stop: the container exits by itself.
     await run(DOCKER, ['stop', '-t', '20', name]);
