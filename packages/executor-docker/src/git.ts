@@ -253,7 +253,13 @@ export function createSourcesStage(getState: () => DockerJobState) {
           await mkdir(mirror, { recursive: true });
           await git(binary, ['init', '--bare', '--quiet', mirror], { signal });
         }
-        const fetchRefspecs = refspecs.length > 0 ? refspecs : ['+refs/heads/*:refs/remotes/origin/*'];
+        // the mirror keeps the remote's ref names, so the work tree can fetch the job's refspecs from it
+        const fetchRefspecs = (refspecs.length > 0 ? refspecs : ['+refs/heads/*:refs/remotes/origin/*']).map(
+          (refspec) => {
+            const source = refspec.replace(/^\+/, '').split(':')[0]!;
+            return `+${source}:${source}`;
+          },
+        );
         await git(
           binary,
           [

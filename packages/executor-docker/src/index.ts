@@ -11,3 +11,5 @@ export {
   projectUniqueName,
   projectUniqueShortName,
 } from './naming.js';
+export { type CleanupMode, type CleanupOptions, type CleanupReport, cleanupDockerResources } from './cleanup.js';
+export { repositoryAccess } from './git.js';
