@@ -35,6 +35,11 @@ export class DockerClient {
   close(): Promise<void> {
     return this.transport.close();
   }
+
+  /** `await using docker = createDockerClient()` closes the pool at the end of the scope. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
 }
 
 /** Creates a client. Example: `createDockerClient({ host: 'tcp://127.0.0.1:2376', tls: { ca, cert, key } })`. */

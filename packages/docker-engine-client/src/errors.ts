@@ -16,7 +16,8 @@ export type DockerErrorCode =
   | 'DOCKER_PROTOCOL_ERROR'
   | 'DOCKER_STREAM_ERROR'
   | 'DOCKER_API_VERSION_UNSUPPORTED'
-  | 'DOCKER_INVALID_OPTIONS';
+  | 'DOCKER_INVALID_OPTIONS'
+  | 'DOCKER_CLIENT_CLOSED';
 
 export interface DockerErrorDetails {
   /** HTTP method of the call, e.g. `POST`. */
@@ -165,5 +166,12 @@ export class ApiVersionError extends DockerError {
 export class InvalidOptionsError extends DockerError {
   constructor(message: string, details: DockerErrorDetails = {}) {
     super('DOCKER_INVALID_OPTIONS', message, details);
+  }
+}
+
+/** A call was made after `close()` (or `await using` ended the client's scope). */
+export class ClientClosedError extends DockerError {
+  constructor(message: string, details: DockerErrorDetails = {}) {
+    super('DOCKER_CLIENT_CLOSED', message, details);
   }
 }

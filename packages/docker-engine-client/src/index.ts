@@ -13,6 +13,7 @@ export {
   AbortedError,
   ApiVersionError,
   BadParameterError,
+  ClientClosedError,
   ConflictError,
   DaemonError,
   DaemonUnavailableError,

@@ -328,3 +328,20 @@ describe('long calls do not starve the pool', () => {
     expect(results.every((e) => DockerError.isInstance(e) && e.code === 'DOCKER_ABORTED')).toBe(true);
   });
 });
+
+describe('disposal', () => {
+  test('`await using` closes the client; later calls fail with a typed error', async () => {
+    await httpServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end('{"Version":"x"}');
+    });
+    let escaped: DockerClient | undefined;
+    {
+      await using c = new DockerClient({ host: `unix://${socketPath}`, apiVersion: '1.41' });
+      escaped = c;
+      expect((await c.system.version()).Version).toBe('x');
+    }
+    const error = await failure(escaped.system.version());
+    expect(error.code).toBe('DOCKER_CLIENT_CLOSED');
+  });
+});

@@ -8,6 +8,7 @@ import {
   AbortedError,
   ApiVersionError,
   BadParameterError,
+  ClientClosedError,
   ConflictError,
   DaemonError,
   DaemonUnavailableError,
@@ -204,6 +205,9 @@ export function mapTransportError(error: unknown, details: DockerErrorDetails, a
   if (DockerError.isInstance(error)) return error;
   const code = errorCode(error);
   const base = { ...details, cause: error };
+  if (code === 'UND_ERR_CLOSED' || code === 'UND_ERR_DESTROYED') {
+    return new ClientClosedError('the client is closed', base);
+  }
   if (CONNECT_CODES.has(code))
     return new DaemonUnavailableError(`cannot connect to the daemon: ${errorText(error)}`, base);
   if (code.startsWith('ERR_SSL') || code.startsWith('ERR_TLS') || /certificate|tls|ssl/i.test(errorText(error))) {
@@ -221,7 +225,7 @@ export function mapTransportError(error: unknown, details: DockerErrorDetails, a
     return new ProtocolError(`invalid answer from the daemon: ${errorText(error)}`, base);
   }
   if (answered) return new ProtocolError(`the answer was cut short: ${errorText(error)}`, base);
-  if (code === 'ECONNRESET' || code === 'EPIPE' || code === 'UND_ERR_SOCKET' || code === 'UND_ERR_CLOSED') {
+  if (code === 'ECONNRESET' || code === 'EPIPE' || code === 'UND_ERR_SOCKET') {
     return new DaemonUnavailableError(`the connection closed before the daemon answered: ${errorText(error)}`, base);
   }
   return new ProtocolError(`request failed: ${errorText(error)}`, base);

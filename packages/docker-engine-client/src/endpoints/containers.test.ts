@@ -201,6 +201,23 @@ describeWithComponent('docker', 'container endpoints against dockerd', () => {
       expect((await failure(client.containers.remove(Id))).code).toBe('DOCKER_NOT_FOUND');
     });
 
+    test('per-call timeout and AbortSignal end waits, follows and attached sessions', async () => {
+      const { Id } = await create({ Cmd: ['sleep', '300'] });
+      await client.containers.start(Id);
+      const timedOut = await failure(client.containers.wait(Id, { timeout: 200 }));
+      expect([timedOut.code, timedOut.message]).toEqual([
+        'DOCKER_TIMEOUT',
+        `[POST] /v1.41/containers/${Id}/wait: no complete answer within 200 ms`,
+      ]);
+      const controller = new AbortController();
+      const follow = await client.containers.logs(Id, { follow: true, signal: controller.signal });
+      const attached = await client.containers.attach(Id, { signal: controller.signal });
+      setTimeout(() => controller.abort(), 100);
+      const [followError, attachError] = await Promise.all([failure(follow.collect()), failure(attached.collect())]);
+      expect([followError.code, attachError.code]).toEqual(['DOCKER_ABORTED', 'DOCKER_ABORTED']);
+      expect((await client.containers.inspect(Id)).State.Running).toBe(true);
+    });
+
     test('create errors are typed: missing image, name in use, bad parameter', async () => {
       const missing = await failure(create({ Image: 'runnerkit-test/no-such-image:nope' }));
       expect([missing.code, missing.daemonMessage]).toEqual([

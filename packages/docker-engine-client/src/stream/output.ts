@@ -78,4 +78,9 @@ export class AttachedSession extends OutputStream {
   close(): void {
     this.socket.destroy();
   }
+
+  /** `await using session = await containers.attach(…)` closes the connection at the end of the scope. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    this.close();
+  }
 }
