@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { type Coordinator, createCoordinator } from '@runnerkit/coordinator';
+import { shortToken } from '@runnerkit/job-runtime';
 import { describeWithComponent } from '@runnerkit/testkit';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 
@@ -21,6 +22,7 @@ describeWithComponent('images', 'runnerkit in a container', () => {
   const configDir = mkdtempSync(join(tmpdir(), 'runnerkit-container-'));
   const containers: string[] = [];
   let coordinator: Coordinator;
+  let dockerShortToken: string | undefined;
 
   beforeAll(async () => {
     await run(join(ROOT, 'scripts', 'build-image'), ['--tag', tag], { timeout: 170_000 });
@@ -29,6 +31,23 @@ describeWithComponent('images', 'runnerkit in a container', () => {
 
   afterAll(async () => {
     for (const name of containers) await run(DOCKER, ['rm', '-f', '-v', name]).catch(() => undefined);
+    if (dockerShortToken) {
+      // Whatever the Docker executor left (it should leave nothing with disable_cache).
+      const filter = `label=com.gitlab.gitlab-runner.runner.id=${dockerShortToken}`;
+      for (const kind of ['container', 'volume', 'network'] as const) {
+        const { stdout } = await run(DOCKER, [
+          kind,
+          'ls',
+          ...(kind === 'container' ? ['-a'] : []),
+          '-q',
+          '--filter',
+          filter,
+        ]);
+        const ids = stdout.split('\n').filter(Boolean);
+        if (ids.length > 0)
+          await run(DOCKER, [kind, 'rm', ...(kind === 'network' ? [] : ['-f']), ...ids]).catch(() => undefined);
+      }
+    }
     await run(DOCKER, ['image', 'rm', '-f', tag]).catch(() => undefined);
     await coordinator?.close();
     // Files the container wrote as root.
@@ -41,70 +60,66 @@ describeWithComponent('images', 'runnerkit in a container', () => {
     expect(stdout).toMatch(/register \[options\] +register a new runner/);
   });
 
-  it('registers into the /etc/gitlab-runner volume, then `run` completes a job against the coordinator', async () => {
-    const created = coordinator.createRunner();
+  it('registers into the /etc/gitlab-runner volume; `run` completes a shell job and a Docker job (mounted socket)', async () => {
+    const shellRunner = coordinator.createRunner({ tags: ['shell'] });
+    const dockerRunner = coordinator.createRunner({ tags: ['docker'] });
+    dockerShortToken = shortToken(dockerRunner.token);
+    const volumes = ['-v', `${configDir}:/etc/gitlab-runner`];
     const register = await run(DOCKER, [
-      'run',
-      '--rm',
-      '--network',
-      'host',
-      '-v',
-      `${configDir}:/etc/gitlab-runner`,
-      tag,
-      'register',
-      '--non-interactive',
-      '--url',
-      coordinator.url,
-      '--token',
-      created.token,
-      '--executor',
-      'shell',
-      '--name',
-      'in-a-container',
+      ...['run', '--rm', '--network', 'host', ...volumes, tag, 'register', '--non-interactive'],
+      ...['--url', coordinator.url, '--token', shellRunner.token, '--executor', 'shell', '--name', 'in-a-container'],
     ]);
     expect(register.stderr).toContain('Runner registered successfully');
-    expect(readFileSync(join(configDir, 'config.toml'), 'utf8')).toContain('name = "in-a-container"');
+    await run(DOCKER, [
+      ...['run', '--rm', '--network', 'host', ...volumes, '-e', `CI_SERVER_URL=${coordinator.url}`],
+      ...['-e', `CI_SERVER_TOKEN=${dockerRunner.token}`, '-e', 'RUNNER_EXECUTOR=docker', tag, 'register', '-n'],
+      ...['--name', 'docker-in-a-container', '--docker-image', 'runnerkit-test/busybox:latest'],
+      ...['--docker-pull-policy', 'if-not-present', '--docker-disable-cache'],
+    ]);
+    const config = readFileSync(join(configDir, 'config.toml'), 'utf8');
+    expect(config).toContain('name = "in-a-container"');
+    expect(config).toContain('name = "docker-in-a-container"');
 
     const payload = JSON.parse(readFileSync(FIXTURE, 'utf8'));
-    payload.steps = [
-      {
-        name: 'script',
-        script: ['echo "hello from $(hostname -s) at $CI_JOB_NAME"'],
-        timeout: 600,
-        when: 'on_success',
-        allow_failure: false,
-      },
-    ];
+    const step = { name: 'script', timeout: 600, when: 'on_success', allow_failure: false };
     payload.variables.push({ key: 'GIT_STRATEGY', value: 'none', public: true, masked: false });
-    const job = coordinator.createJob(payload);
+    const shellJob = coordinator.createJob(
+      { ...payload, id: 7001, steps: [{ ...step, script: ['echo "shell job on $(hostname -s)"'] }] },
+      { tags: ['shell'] },
+    );
+    const dockerJob = coordinator.createJob(
+      {
+        ...payload,
+        id: 7002,
+        image: { name: 'runnerkit-test/busybox:latest' },
+        steps: [{ ...step, script: ['echo "docker job in $(hostname)"'] }],
+      },
+      { tags: ['docker'] },
+    );
 
     const name = `runnerkit-container-test-${process.pid}-${Date.now()}`;
     containers.push(name);
     await run(DOCKER, [
-      'run',
-      '-d',
-      '--name',
-      name,
-      '--network',
-      'host',
-      '-e',
-      'TZ=Europe/Paris',
-      '-v',
-      `${configDir}:/etc/gitlab-runner`,
-      tag,
+      ...['run', '-d', '--name', name, '--network', 'host', '-e', 'TZ=Europe/Paris', ...volumes],
+      ...['-v', '/var/run/docker.sock:/var/run/docker.sock', tag],
     ]);
-    let status = '';
-    for (let attempt = 0; attempt < 120 && !['success', 'failed', 'canceled'].includes(status); attempt++) {
+    const done = (id: number) => ['success', 'failed', 'canceled'].includes(coordinator.job(id)?.status ?? '');
+    for (let attempt = 0; attempt < 180 && !(done(shellJob.id) && done(dockerJob.id)); attempt++) {
       await new Promise((resolve) => setTimeout(resolve, 500));
-      status = coordinator.job(job.id)?.status ?? '';
     }
     const logs = await run(DOCKER, ['logs', name]);
-    expect(status, `${logs.stdout}${logs.stderr}\n${coordinator.job(job.id)?.trace}`).toBe('success');
-    expect(String(coordinator.job(job.id)?.trace)).toContain('hello from');
-    expect(`${logs.stdout}${logs.stderr}`).not.toContain(created.token);
+    const output = `${logs.stdout}${logs.stderr}`;
+    for (const job of [shellJob, dockerJob]) {
+      const view = coordinator.job(job.id);
+      expect(view?.status, `${output}\n${view?.trace}`).toBe('success');
+    }
+    expect(String(coordinator.job(shellJob.id)?.trace)).toContain('shell job on ');
+    expect(String(coordinator.job(dockerJob.id)?.trace)).toMatch(/docker job in runner-/);
+    expect(output).not.toContain(shellRunner.token);
+    expect(output).not.toContain(dockerRunner.token);
     // SIGQUIT (the image's STOPSIGNAL) is GitLab Runner's graceful stop: the container exits by itself.
     await run(DOCKER, ['stop', '-t', '20', name]);
     const { stdout: exitCode } = await run(DOCKER, ['inspect', '-f', '{{.State.ExitCode}}', name]);
     expect(exitCode.trim()).toBe('0');
-  }, 120_000);
+  }, 150_000);
 });
