@@ -53,22 +53,29 @@ describe('get_sources without a helper image', () => {
   });
 
   it('fetch reuses the host mirror and work tree: the second job reinitialises, not re-creates', async () => {
-    const first = await runAndInspect(context, context.executor(), sourcesJob(['true'], { GIT_STRATEGY: 'fetch' }));
-    expect(first.result.outcome).toEqual({ status: 'success' });
-    const second = await runAndInspect(
-      context,
-      context.executor(),
-      sourcesJob(['git log --oneline -1 2>/dev/null || true'], { GIT_STRATEGY: 'fetch' }),
-    );
-    expect(second.result.outcome).toEqual({ status: 'success' });
-    expect(second.trace).toContain('Reinitialized existing Git repository in /builds/group/project/.git/');
-    expect(second.trace).not.toContain('Created fresh repository.');
-    // the fetch strategy keeps the builds volume: remove it (reusable volumes persist by design)
-    const volumes = await context.client.volumes.list({
-      filters: { label: [`com.gitlab.gitlab-runner.runner.id=${context.runnerToken.slice(8, 17)}`] },
-    });
-    expect(volumes.length).toBeGreaterThan(0);
-    for (const volume of volumes) await context.client.volumes.remove(volume.Name, { force: true });
+    try {
+      const first = await runAndInspect(context, context.executor(), sourcesJob(['true'], { GIT_STRATEGY: 'fetch' }));
+      expect(first.result.outcome).toEqual({ status: 'success' });
+      const second = await runAndInspect(
+        context,
+        context.executor(),
+        sourcesJob(['git log --oneline -1 2>/dev/null || true'], { GIT_STRATEGY: 'fetch' }),
+      );
+      expect(second.result.outcome).toEqual({ status: 'success' });
+      expect(second.trace).toContain('Reinitialized existing Git repository in /builds/group/project/.git/');
+      expect(second.trace).not.toContain('Created fresh repository.');
+      // the fetch strategy keeps the builds volume: remove it (reusable volumes persist by design)
+      const volumes = await context.client.volumes.list({
+        filters: { label: [`com.gitlab.gitlab-runner.runner.id=${context.runnerToken.slice(8, 17)}`] },
+      });
+      expect(volumes.length).toBeGreaterThan(0);
+    } finally {
+      // the fetch strategy keeps the builds volume (reusable volumes persist by design): remove it
+      const left = await context.client.volumes.list({
+        filters: { label: [`com.gitlab.gitlab-runner.runner.id=${context.runnerToken.slice(8, 17)}`] },
+      });
+      for (const volume of left) await context.client.volumes.remove(volume.Name, { force: true });
+    }
   });
 
   it('GIT_CLONE_PATH places the checkout; submodules are updated with the job credentials', async () => {
