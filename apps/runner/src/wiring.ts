@@ -1,5 +1,6 @@
 // Wiring shared by `run` and `exec`: a [[runners]] entry → a job source for the supervisor (job-api-client
 // requests and sessions, job-runtime's runJob, the entry's executor).
+import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { RunnerConfig } from '@runnerkit/config-schema';
@@ -36,22 +37,74 @@ export interface WiringContext {
   /** The environment jobs of the shell executor start with, and where relative dirs resolve. */
   env: Readonly<Record<string, string | undefined>>;
   cwd: string;
+  /** Where executors keep state between jobs (git mirrors of the Docker executor). */
+  stateDir: string;
 }
 
 type ExecutorFactory = () => Executor;
 
 type ModuleFactory = (options: Record<string, unknown>) => Executor;
 
-/** Loads an executor package's factory lazily (loading SSH never loads Docker). */
-async function loadFactory(executor: 'docker' | 'ssh'): Promise<ModuleFactory | undefined> {
+/** The SSH executor's factory, loaded lazily (loading SSH never loads Docker), if this build has it. */
+async function loadSshFactory(): Promise<ModuleFactory | undefined> {
   try {
-    const module: Record<string, unknown> =
-      executor === 'docker' ? await import('@runnerkit/executor-docker') : await import('@runnerkit/executor-ssh');
-    const factory = module[executor === 'docker' ? 'createDockerExecutor' : 'createSshExecutor'];
+    const module: Record<string, unknown> = await import('@runnerkit/executor-ssh');
+    const factory = module.createSshExecutor;
     return typeof factory === 'function' ? (factory as ModuleFactory) : undefined;
   } catch {
     return undefined;
   }
+}
+
+async function readOptional(path: string): Promise<string | undefined> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+/** The Docker executor of a runner entry: one Engine API client shared by its jobs. */
+async function dockerFactory(runner: RunnerConfig, context: WiringContext): Promise<ExecutorFactory> {
+  const { createDockerExecutor } = await import('@runnerkit/executor-docker');
+  const { createDockerClient } = await import('@runnerkit/docker-engine-client');
+  const docker = runner.docker ?? {};
+  const host = docker.host || context.env.DOCKER_HOST || undefined;
+  const certPath = docker.tls_cert_path || context.env.DOCKER_CERT_PATH;
+  const tlsVerify =
+    docker.tls_verify ?? (context.env.DOCKER_TLS_VERIFY ? context.env.DOCKER_TLS_VERIFY !== '0' : false);
+  let tls: { ca?: string; cert?: string; key?: string } | undefined;
+  if (certPath && (tlsVerify || host?.startsWith('https://'))) {
+    const [ca, cert, key] = await Promise.all(
+      ['ca.pem', 'cert.pem', 'key.pem'].map((name) => readOptional(join(certPath, name))),
+    );
+    tls = { ...(ca ? { ca } : {}), ...(cert ? { cert } : {}), ...(key ? { key } : {}) };
+  }
+  const client = createDockerClient({ ...(host ? { host } : {}), ...(tls ? { tls } : {}) });
+  const home = context.env.HOME;
+  const configPath = context.env.DOCKER_CONFIG
+    ? join(context.env.DOCKER_CONFIG, 'config.json')
+    : home
+      ? join(home, '.docker', 'config.json')
+      : undefined;
+  const configText = configPath ? await readOptional(configPath) : undefined;
+  const workDir = join(context.stateDir, 'docker');
+  return () =>
+    createDockerExecutor({
+      docker,
+      client,
+      ...(tls ? { tls } : {}),
+      buildsDir: runner.builds_dir,
+      cacheDir: runner.cache_dir,
+      customBuildDir: runner.custom_build_dir?.enabled,
+      shell: runner.shell,
+      runnerToken: runner.token ?? '',
+      systemId: context.systemId,
+      runnerEnvironment: runner.environment,
+      ...(configPath && configText ? { dockerConfigFile: { path: configPath, content: configText } } : {}),
+      workDir,
+      cloneUrl: runner.clone_url,
+    });
 }
 
 function durationSeconds(value: string | undefined): number | undefined {
@@ -90,7 +143,14 @@ export async function executorFactory(
         }),
     };
   }
-  const factory = await loadFactory(executor as 'docker' | 'ssh');
+  if (executor === 'docker') {
+    try {
+      return { ok: true, create: await dockerFactory(runner, context) };
+    } catch (error) {
+      return { ok: false, message: `runner "${name}": cannot set up the docker executor: ${(error as Error).message}` };
+    }
+  }
+  const factory = await loadSshFactory();
   if (!factory) {
     return {
       ok: false,

@@ -135,6 +135,7 @@ export async function execPipeline(
     systemId: await loadSystemId(join(stateDir, 'config.toml')),
     env: io.env,
     cwd,
+    stateDir,
   };
   const executor = await executorFactory(loaded.runner, context);
   if (!executor.ok) {

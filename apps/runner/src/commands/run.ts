@@ -1,6 +1,7 @@
 // `runnerkit run [-c FILE]`: GitLab Runner's multi-runner loop over every [[runners]] entry of config.toml.
 import { randomBytes } from 'node:crypto';
 import { readFile, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import {
   type Config,
   ConfigSchemaError,
@@ -69,7 +70,14 @@ export async function runRunner(io: ConfigCommandIo, options: RunOptions): Promi
   let log: RunnerLog = createRunnerLog({ stream: io.stderr, level: options.debug ? 'debug' : 'info' });
   const cwd = options.workingDirectory ?? io.cwd;
   const systemId = await loadSystemId(file);
-  const context: WiringContext = { log: { log: (...args) => log.log(...args) }, systemId, env: io.env, cwd };
+  const stateBase = io.env.XDG_CACHE_HOME || join(io.homedir, '.cache');
+  const context: WiringContext = {
+    log: { log: (...args) => log.log(...args) },
+    systemId,
+    env: io.env,
+    cwd,
+    stateDir: join(stateBase, 'runnerkit', 'run'),
+  };
   const clients: JobApiClient[] = [];
   /** Runner entries unchanged by a reload keep their job source (and so their health and requests). */
   let known = new Map<string, SupervisedRunner>();

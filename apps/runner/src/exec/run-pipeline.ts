@@ -148,15 +148,27 @@ async function schedule(
   durations: Map<number, number>,
 ): Promise<PipelineRunResult> {
   const scheduler = createScheduler(pipeline);
-  for (const job of pipeline.jobs) if (named.has(job.name) && job.when === 'manual') scheduler.play(job.name);
   const idsByName = new Map<string, number>();
   const running = new Map<number, PlannedJob>();
   const notes = new Map<string, string>();
   let nextId = 1;
   const needsImage = options.runner.executor === 'docker' && !options.runner.docker?.image;
 
+  /** A named manual job is played once its stage is reached (GitLab shows it manual from then on). */
+  const playNamed = (): boolean => {
+    let played = false;
+    if (state.interrupted) return played;
+    for (const job of scheduler.jobs())
+      if (job.status === 'manual' && named.has(job.job.name)) {
+        scheduler.play(job.job.name);
+        played = true;
+      }
+    return played;
+  };
+
   for (;;) {
     if (state.interrupted) scheduler.cancel();
+    playNamed();
     for (const planned of state.interrupted ? [] : scheduler.ready()) {
       scheduler.start(planned.name);
       if (needsImage && !planned.image?.name) {
@@ -205,6 +217,7 @@ async function schedule(
         ...(view.failure_reason !== null ? { failureReason: view.failure_reason } : {}),
       });
     }
+    if (playNamed()) continue;
     const wakeUp = scheduler.nextWakeUp();
     if (running.size === 0 && (state.interrupted || (scheduler.ready().length === 0 && wakeUp === undefined))) break;
     await new Promise((resolve) => setTimeout(resolve, 50));
