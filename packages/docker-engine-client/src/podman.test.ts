@@ -9,7 +9,7 @@ import { requireComponent } from '@runnerkit/testkit';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { DockerClient } from './client.js';
 import { DockerError } from './errors.js';
-import { BUSYBOX, sessionLabels } from './test-support.js';
+import { BUSYBOX, sessionLabels } from './testing/daemon.js';
 import type { HostConfig } from './types.js';
 
 const PODMAN = '/usr/bin/podman';

@@ -6,7 +6,7 @@ import { describeWithComponent } from '@runnerkit/testkit';
 import * as tar from 'tar';
 import { afterAll, afterEach, expect, test } from 'vitest';
 import { DockerClient } from '../client.js';
-import { BUSYBOX, sessionLabels, sweep, unixOptions } from '../test-support.js';
+import { BUSYBOX, sessionLabels, sweep, unixOptions } from '../testing/daemon.js';
 
 const MB = 1024 * 1024;
 const BIG_MB = 256;

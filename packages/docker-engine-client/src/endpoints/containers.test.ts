@@ -4,7 +4,7 @@ import * as tar from 'tar';
 import { afterAll, afterEach, describe, expect, test } from 'vitest';
 import { DockerClient } from '../client.js';
 import { DockerError } from '../errors.js';
-import { BUSYBOX, sessionLabels, sweep, transports, uniqueName } from '../test-support.js';
+import { BUSYBOX, sessionLabels, sweep, transports, uniqueName } from '../testing/daemon.js';
 import type { ContainerCreateRequest } from '../types.js';
 
 async function failure(promise: Promise<unknown>): Promise<DockerError> {

@@ -7,7 +7,7 @@ import * as tar from 'tar';
 import { afterAll, describe, expect, test } from 'vitest';
 import { DockerClient } from '../client.js';
 import { DockerError } from '../errors.js';
-import { BUSYBOX, sessionLabels, transports, uniqueName } from '../test-support.js';
+import { BUSYBOX, sessionLabels, transports, uniqueName } from '../testing/daemon.js';
 import type { ProgressEvent } from '../types.js';
 
 async function failure(promise: Promise<unknown>): Promise<DockerError> {

@@ -2,7 +2,7 @@ import { describeWithComponent } from '@runnerkit/testkit';
 import { afterAll, afterEach, describe, expect, test } from 'vitest';
 import { DockerClient } from '../client.js';
 import { DockerError } from '../errors.js';
-import { BUSYBOX, sessionLabels, sweep, transports, uniqueName } from '../test-support.js';
+import { BUSYBOX, sessionLabels, sweep, transports, uniqueName } from '../testing/daemon.js';
 
 async function failure(promise: Promise<unknown>): Promise<DockerError> {
   const error = await promise.then(

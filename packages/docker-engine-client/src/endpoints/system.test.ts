@@ -4,7 +4,7 @@ import { describeWithComponent } from '@runnerkit/testkit';
 import { afterAll, describe, expect, test } from 'vitest';
 import { DockerClient } from '../client.js';
 import { DockerError } from '../errors.js';
-import { sessionLabels, sweep, transports, uniqueName } from '../test-support.js';
+import { sessionLabels, sweep, transports, uniqueName } from '../testing/daemon.js';
 
 describeWithComponent('docker', 'system endpoints against dockerd', (docker) => {
   describe.each(transports())('over $name', ({ options }) => {

@@ -4,7 +4,7 @@ import { Writable } from 'node:stream';
 import { describeWithComponent } from '@runnerkit/testkit';
 import { afterAll, afterEach, expect, test } from 'vitest';
 import { DockerClient } from '../client.js';
-import { BUSYBOX, sessionLabels, sweep, unixOptions } from '../test-support.js';
+import { BUSYBOX, sessionLabels, sweep, unixOptions } from '../testing/daemon.js';
 
 // Each stream: 95 × ("<name> block <i>\n" + `seq 1 90000`) ≈ 50 MB; the block numbers catch reordering.
 const BLOCKS = 95;

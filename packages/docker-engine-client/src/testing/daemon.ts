@@ -1,10 +1,10 @@
-// Shared helpers for this package's tests (not exported from the package).
+// Shared helpers for this package's own tests (not exported from the package).
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { requireComponent } from '@runnerkit/testkit';
-import { DockerClient } from './client.js';
-import type { DockerClientOptions } from './transport.js';
+import { DockerClient } from '../client.js';
+import type { DockerClientOptions } from '../transport.js';
 
 export const TEST_LABEL = 'runnerkit.test';
 export const TEST_LABEL_VALUE = 'docker-engine-client';
