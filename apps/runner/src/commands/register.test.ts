@@ -1,7 +1,7 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import { parseConfig } from '@runnerkit/config-schema';
 import { type Coordinator, createCoordinator } from '@runnerkit/coordinator';
 import { Command } from 'commander';
@@ -33,7 +33,10 @@ function freshConfig(text?: string): string {
   return file;
 }
 
-async function cli(args: string[], options: { env?: Record<string, string>; stdin?: string } = {}) {
+async function cli(
+  args: string[],
+  options: { env?: Record<string, string>; stdin?: string | Readable; interrupt?: AbortSignal } = {},
+) {
   let stdout = '';
   let stderr = '';
   let exitCode: number | undefined;
@@ -46,7 +49,10 @@ async function cli(args: string[], options: { env?: Record<string, string>; stdi
     isRoot: false,
     hostname: 'test-host',
     machineId: async () => 'machine-id-for-tests',
-    ...(options.stdin !== undefined ? { stdin: Readable.from([options.stdin]) } : {}),
+    ...(options.stdin !== undefined
+      ? { stdin: typeof options.stdin === 'string' ? Readable.from([options.stdin]) : options.stdin }
+      : {}),
+    ...(options.interrupt ? { interrupt: options.interrupt } : {}),
     setExitCode: (code) => {
       exitCode = code;
     },
@@ -222,6 +228,28 @@ describe('runnerkit register', () => {
     expect(result.stderr).toContain('Unexpected EOF. Did you mean to use --non-interactive?');
     expect(result.stderr).toContain('Unregistering runner from GitLab succeeded');
     expect(coordinator.runners().length).toBe(before);
+  });
+
+  it('Ctrl-C at a prompt after GitLab created the runner unregisters it again', async () => {
+    const file = freshConfig();
+    const before = coordinator.runners().length;
+    const stdin = new PassThrough();
+    const controller = new AbortController();
+    // URL, description, tags and note are answered; at the executor prompt the user presses Ctrl-C.
+    stdin.write('\n\n\n\n');
+    const pending = cli(['register', '-c', file, '-u', coordinator.url, '-r', coordinator.registrationToken], {
+      stdin,
+      interrupt: controller.signal,
+    });
+    for (let i = 0; i < 100 && coordinator.runners().length === before; i++)
+      await new Promise((r) => setTimeout(r, 20));
+    expect(coordinator.runners().length).toBe(before + 1);
+    controller.abort();
+    const result = await pending;
+    expect(result.exitCode).toBe(1);
+    expect(result.stderr).toContain('FATAL: RECEIVED SIGNAL: interrupt');
+    expect(coordinator.runners().length).toBe(before);
+    expect(() => statSync(file)).toThrow();
   });
 
   it('non-interactive: a missing value is fatal and nothing is written', async () => {

@@ -38,6 +38,8 @@ export interface RunnerCommandIo extends ConfigCommandIo {
   hostname?: string;
   /** Machine ID for the system ID (default /etc/machine-id). */
   machineId?: () => Promise<string | undefined>;
+  /** Aborts a prompt as Ctrl-C does (default: the process's SIGINT while register is prompting). */
+  interrupt?: AbortSignal;
 }
 
 export type RunnerCommandErrorCode =
@@ -389,7 +391,19 @@ function createPrompter(io: RunnerCommandIo, nonInteractive: boolean): Prompter 
   const lines: string[] = [];
   const waiting: Array<(line: string | undefined) => void> = [];
   let ended = false;
+  let interrupted = false;
   const rl = createInterface({ input, terminal: false });
+  // Ctrl-C while prompting ends the prompt like EOF does, so a runner GitLab already created is unregistered
+  // again (GitLab Runner does the same on os.Interrupt).
+  const controller = io.interrupt ? undefined : new AbortController();
+  const signal = io.interrupt ?? controller?.signal;
+  const onSigint = () => controller?.abort();
+  if (controller) process.on('SIGINT', onSigint);
+  const onAbort = () => {
+    interrupted = true;
+    rl.close();
+  };
+  signal?.addEventListener('abort', onAbort, { once: true });
   rl.on('line', (line) => {
     const next = waiting.shift();
     if (next) next(line);
@@ -413,6 +427,9 @@ function createPrompter(io: RunnerCommandIo, nonInteractive: boolean): Prompter 
         io.stdout.write(`${prompt}\n`);
         if (result !== '') io.stdout.write(`[${result}]: `);
         const line = await nextLine();
+        if (line === undefined && interrupted) {
+          throw new RunnerCommandError('RUNNER_REGISTER_ABORTED', 'RECEIVED SIGNAL: interrupt');
+        }
         if (line === undefined) {
           throw new RunnerCommandError(
             'RUNNER_REGISTER_ABORTED',
@@ -423,7 +440,11 @@ function createPrompter(io: RunnerCommandIo, nonInteractive: boolean): Prompter 
         if (allowEmpty || result !== '') return result;
       }
     },
-    close: () => rl.close(),
+    close: () => {
+      if (controller) process.off('SIGINT', onSigint);
+      signal?.removeEventListener('abort', onAbort);
+      rl.close();
+    },
   };
 }
 
