@@ -128,8 +128,9 @@ export class PrefixMasker implements StreamMasker {
 
   // Longest suffix of data[from:] that is a prefix of some prefix (a full prefix counts: its value may follow).
   #holdBack(data: string, from: number): number {
-    const tail = this.#ignoreCase ? data.toLowerCase() : data;
-    for (let k = Math.min(this.#prefixes[0]!.length, data.length - from); k > 0; k--) {
+    const window = data.slice(Math.max(from, data.length - this.#prefixes[0]!.length));
+    const tail = this.#ignoreCase ? window.toLowerCase() : window;
+    for (let k = tail.length; k > 0; k--) {
       const suffix = tail.slice(tail.length - k);
       for (const prefix of this.#prefixes) {
         const candidate = this.#ignoreCase ? prefix.toLowerCase() : prefix;

@@ -33,7 +33,7 @@ describe('timestamped framing (FF_TIMESTAMPS)', () => {
     expect(sink.text.replace(/\x1b/g, '\\e').replace(/\r/g, '\\r')).toMatchInlineSnapshot(`
       "2026-05-08T09:28:47.185092Z 00O section_start:1778232527:restore_cache\\r\\e[0K
       2026-05-08T09:28:47.185093Z 00O+\\e[0K\\e[36;1mRestoring cache\\e[0;m\\e[0;m
-      2026-05-08T09:28:47.185093Z 01E line
+      2026-05-08T09:28:47.185094Z 01E line
       2026-05-08T09:28:47.185094Z 01E err
       2026-05-08T09:28:47.185095Z 01O partial rest
       2026-05-08T09:28:47.185096Z 01O progress 50%\\r

@@ -38,11 +38,17 @@ function defaultClock(): number {
   return performance.timeOrigin + performance.now();
 }
 
+let cachedMs = Number.NaN;
+let cachedIso = '';
+
 export function formatTimestamp(epochMs: number): string {
   const whole = Math.floor(epochMs);
   const micros = Math.floor((epochMs - whole) * 1000);
-  const iso = new Date(whole).toISOString(); // 2026-05-08T09:28:47.185Z
-  return `${iso.slice(0, 23)}${String(micros).padStart(3, '0')}Z`;
+  if (whole !== cachedMs) {
+    cachedMs = whole;
+    cachedIso = new Date(whole).toISOString().slice(0, 23); // 2026-05-08T09:28:47.185
+  }
+  return `${cachedIso}${String(micros).padStart(3, '0')}Z`;
 }
 
 class Channel {
@@ -175,11 +181,12 @@ export class TraceWriter {
       return;
     }
     channel.buffer += text;
+    const stamp = formatTimestamp(this.#clock());
     let out = '';
     let newline = channel.buffer.indexOf('\n');
     let start = 0;
     while (newline >= 0) {
-      out += this.#linePrefix(channel) + channel.buffer.slice(start, newline + 1);
+      out += this.#linePrefix(channel, stamp) + channel.buffer.slice(start, newline + 1);
       channel.continuation = false;
       start = newline + 1;
       newline = channel.buffer.indexOf('\n', start);
@@ -188,7 +195,7 @@ export class TraceWriter {
     channel.buffer = '';
     if (rest !== '') {
       if (final || rest.includes('\r') || rest.length > CHUNK_FLUSH) {
-        out += `${this.#linePrefix(channel)}${rest}\n`;
+        out += `${this.#linePrefix(channel, stamp)}${rest}\n`;
         channel.continuation = true;
       } else {
         channel.buffer = rest;
@@ -197,8 +204,9 @@ export class TraceWriter {
     if (out !== '') this.#store(out);
   }
 
-  #linePrefix(channel: Channel): string {
-    return `${formatTimestamp(this.#clock())} ${channel.prefix}${channel.continuation ? '+' : ' '}`;
+  /** One timestamp per write: every line a write completes carries the time it arrived. */
+  #linePrefix(channel: Channel, stamp: string): string {
+    return `${stamp} ${channel.prefix}${channel.continuation ? '+' : ' '}`;
   }
 
   #store(text: string): void {
