@@ -3,13 +3,13 @@
 // (host networking: the coordinator listens on the host's 127.0.0.1) completes a job. The image, the containers and
 // their anonymous volumes are removed afterwards.
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { type Coordinator, createCoordinator } from '@runnerkit/coordinator';
 import { shortToken } from '@runnerkit/job-runtime';
-import { describeWithComponent } from '@runnerkit/testkit';
+import { describeWithComponent, requireComponent } from '@runnerkit/testkit';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 
 const run = promisify(execFile);
@@ -97,6 +97,9 @@ describeWithComponent('images', 'runnerkit in a container', () => {
       { tags: ['docker'] },
     );
 
+    // A CA in /etc/gitlab-runner/certs/ca.crt is trusted at start (any PEM CA will do: dockerd's test CA).
+    mkdirSync(join(configDir, 'certs'), { recursive: true });
+    copyFileSync(join(requireComponent('docker').tls.certPath, 'ca.pem'), join(configDir, 'certs', 'ca.crt'));
     const name = `runnerkit-container-test-${process.pid}-${Date.now()}`;
     containers.push(name);
     await run(DOCKER, [
@@ -117,6 +120,11 @@ describeWithComponent('images', 'runnerkit in a container', () => {
     expect(String(coordinator.job(dockerJob.id)?.trace)).toMatch(/docker job in runner-/);
     expect(output).not.toContain(shellRunner.token);
     expect(output).not.toContain(dockerRunner.token);
+    const inside = await run(DOCKER, [
+      ...['exec', name, 'sh', '-c'],
+      'date +%Z; test -e /etc/ssl/certs/runnerkit-ca.pem && echo ca-trusted; tr "\\0" "\\n" < /proc/1/environ | grep ^NODE_EXTRA_CA_CERTS=',
+    ]);
+    expect(inside.stdout).toMatch(/^CES?T\nca-trusted\nNODE_EXTRA_CA_CERTS=\/etc\/gitlab-runner\/certs\/ca.crt\n$/);
     // SIGQUIT (the image's STOPSIGNAL) is GitLab Runner's graceful stop: the container exits by itself.
     await run(DOCKER, ['stop', '-t', '20', name]);
     const { stdout: exitCode } = await run(DOCKER, ['inspect', '-f', '{{.State.ExitCode}}', name]);
