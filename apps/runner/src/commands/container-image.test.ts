@@ -129,5 +129,14 @@ describeWithComponent('images', 'runnerkit in a container', () => {
     await run(DOCKER, ['stop', '-t', '20', name]);
     const { stdout: exitCode } = await run(DOCKER, ['inspect', '-f', '{{.State.ExitCode}}', name]);
     expect(exitCode.trim()).toBe('0');
+
+    const unregister = await run(DOCKER, [
+      ...['run', '--rm', '--network', 'host', ...volumes, tag, 'unregister', '--all-runners'],
+    ]);
+    expect(unregister.stderr).toContain('Unregistering runner manager from GitLab succeeded');
+    expect(readFileSync(join(configDir, 'config.toml'), 'utf8')).not.toContain('[[runners]]');
+    for (const runner of [shellRunner, dockerRunner]) {
+      expect(coordinator.runners().find((entry) => entry.id === runner.id)?.managers).toEqual([]);
+    }
   }, 150_000);
 });
