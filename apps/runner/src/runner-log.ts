@@ -1,33 +1,41 @@
-// The runner's own log lines (not job traces). One small function so the CLI can switch to output/logger.ts
-// (pino, log_format, log_level) without touching the callers.
+// The runner's own log lines (not job traces), through output/logger.ts (pino; runner, text and json formats;
+// secrets redacted). Callers see one small function, so the logger behind it can change freely.
+import { createLogger, type LogCliOptions, type LogStream, resolveLogSettings } from './output/logger.js';
+
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
 export interface RunnerLog {
   log(level: LogLevel, message: string, fields?: Record<string, string | number | boolean | undefined>): void;
 }
 
-const ORDER: Record<LogLevel, number> = { debug: 0, info: 1, warn: 2, error: 3 };
+export interface RunnerLogOptions {
+  stream?: LogStream;
+  /** --debug, --log-level, --log-format as given. */
+  cli?: LogCliOptions;
+  env?: Readonly<Record<string, string | undefined>>;
+  /** config.toml's log_level / log_format. */
+  config?: { log_level?: string | undefined; log_format?: string | undefined };
+  /** Used when neither flags, environment nor config choose a level. */
+  defaultLevel?: LogLevel;
+  onProblem?: (level: 'warning' | 'error' | 'fatal') => void;
+}
 
-/** Lines as GitLab Runner's text format prints them: `LEVEL message  key=value …`, on stderr. */
-export function createRunnerLog(
-  options: { stream?: { write(chunk: string): unknown }; level?: LogLevel; json?: boolean } = {},
-): RunnerLog {
-  const stream = options.stream ?? process.stderr;
-  const threshold = ORDER[options.level ?? 'info'];
+/** GitLab Runner's precedence of flags, environment and config (see resolveLogSettings). */
+export function createRunnerLog(options: RunnerLogOptions = {}): RunnerLog {
+  const settings = resolveLogSettings(options.cli ?? {}, options.env ?? {}, {
+    ...options.config,
+    log_level: options.config?.log_level ?? options.defaultLevel,
+  });
+  const logger = createLogger({
+    format: settings.format,
+    level: settings.level,
+    stream: options.stream ?? process.stderr,
+    ...(options.onProblem ? { onProblem: options.onProblem } : {}),
+  });
   return {
     log(level, message, fields = {}) {
-      if (ORDER[level] < threshold) return;
-      const entries = Object.entries(fields).filter(([, value]) => value !== undefined);
-      if (options.json) {
-        stream.write(
-          `${JSON.stringify({ level, msg: message, time: new Date().toISOString(), ...Object.fromEntries(entries) })}\n`,
-        );
-        return;
-      }
-      const tail = entries.map(
-        ([key, value]) => `${key}=${typeof value === 'string' && /\s/.test(value) ? JSON.stringify(value) : value}`,
-      );
-      stream.write(`${level.toUpperCase().padEnd(7)} ${message}${tail.length > 0 ? `  ${tail.join(' ')}` : ''}\n`);
+      const defined = Object.fromEntries(Object.entries(fields).filter(([, value]) => value !== undefined));
+      logger[level](defined, message);
     },
   };
 }

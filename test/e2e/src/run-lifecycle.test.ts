@@ -78,10 +78,12 @@ describe('runnerkit run against the coordinator and dockerd', () => {
       config,
       configToml([shell('a', a.token), { name: 'k8s', url: coordinator.url, token: a.token, executor: 'kubernetes' }]),
     );
-    const cli = startCli(['run', '-c', config]);
+    const cli = startCli(['run', '-c', config, '--listen-address', '127.0.0.1:0']);
     running.push(cli);
     await cli.waitFor(/Configuration loaded/);
     expect(cli.stderr).toContain('executor "kubernetes" is not supported by runnerkit');
+    const metricsUrl = /Metrics server listening.*address=(http:\/\/127\.0\.0\.1:\d+)/.exec(cli.stderr)?.[1];
+    expect(metricsUrl).toBeDefined();
 
     const project = await gitProject(work.path, 'reload', { 'README.md': 'x\n' });
     const first = await pipeline(
@@ -90,6 +92,9 @@ describe('runnerkit run against the coordinator and dockerd', () => {
     );
     const jobA = await until(finished(first.jobs.find((job) => job.name === 'a')!.id), 30_000, 'job a');
     expect(jobA.status).toBe('success');
+    const exposition = await (await fetch(`${metricsUrl}/metrics`)).text();
+    expect(exposition).toMatch(/^gitlab_runner_jobs_total\{[^}]*runner_name="a"[^}]*\} 1$/m);
+    expect(exposition).toMatch(/^gitlab_runner_concurrent 4$/m);
     // b has no runner yet
     expect(coordinator.job(first.jobs.find((job) => job.name === 'b')!.id)?.status).toBe('pending');
 
@@ -97,7 +102,7 @@ describe('runnerkit run against the coordinator and dockerd', () => {
     await writeFile(config, configToml([shell('a', a.token), shell('b', b.token)]));
     const jobB = await until(finished(first.jobs.find((job) => job.name === 'b')!.id), 30_000, 'job b');
     expect(jobB.status).toBe('success');
-    await cli.waitFor(/Configuration loaded.*reason="config file changed"/);
+    await cli.waitFor(/Configuration loaded.*reason=config file changed/);
 
     // SIGHUP reloads at once
     await writeFile(config, configToml([shell('a', a.token), shell('b', b.token), shell('c', c.token)]));

@@ -15,7 +15,8 @@ import type { Command } from 'commander';
 import { PipelineCompileError, localRunnerToken, runLocalPipeline } from '../exec/run-pipeline.js';
 import { JobSelectionError } from '../exec/select.js';
 import { snapshotWorkingTree } from '../exec/snapshot.js';
-import { createRunnerLog } from '../runner-log.js';
+import { logCliOptions } from '../output/logger.js';
+import { createRunnerLog, type RunnerLog } from '../runner-log.js';
 import { executorFactory, type WiringContext } from '../wiring.js';
 import { type ConfigCommandIo, formatIssueLine, processIo } from './config.js';
 import { loadSystemId } from './run.js';
@@ -29,7 +30,8 @@ export interface ExecOptions {
   runner?: string;
   concurrency?: string;
   executor?: string;
-  debug?: boolean;
+  /** The global --debug / --log-level / --log-format. */
+  log?: import('../output/logger.js').LogCliOptions;
 }
 
 /** Where exec keeps its own state (system id, shell executor builds and caches) when no config is given. */
@@ -96,7 +98,13 @@ export async function execPipeline(
   options: ExecOptions,
   io: ConfigCommandIo,
 ): Promise<number> {
-  const log = createRunnerLog({ stream: io.stderr, level: options.debug ? 'debug' : 'warn' });
+  let log: RunnerLog;
+  try {
+    log = createRunnerLog({ stream: io.stderr, cli: options.log ?? {}, env: io.env, defaultLevel: 'warn' });
+  } catch (error) {
+    io.stderr.write(`${(error as Error).message}\n`);
+    return 2;
+  }
   if (options.executor && !['docker', 'ssh', 'shell'].includes(options.executor)) {
     io.stderr.write(`--executor must be docker, ssh or shell, got "${options.executor}"\n`);
     return 2;
@@ -189,9 +197,8 @@ export function registerExecCommand(program: Command, io: ConfigCommandIo = proc
     .option('--runner <name>', 'with -c: the [[runners]] entry to use (default: the first)')
     .option('--concurrency <n>', "jobs at once (default: the config's concurrent, else 4)")
     .option('--executor <name>', "docker, ssh or shell (default: docker, or the config entry's)")
-    .option('--debug', "log the runner's own debug lines")
-    .action(async (jobs: string[], options: ExecOptions) => {
-      const code = await execPipeline(jobs, options, io);
+    .action(async (jobs: string[], options: ExecOptions, command: Command) => {
+      const code = await execPipeline(jobs, { ...options, log: logCliOptions(command) }, io);
       io.setExitCode(code);
       process.exit(code);
     });

@@ -12,7 +12,9 @@ import {
 import type { JobApiClient } from '@runnerkit/job-api-client';
 import { createSupervisor, type SupervisedRunner, type Supervisor, shortToken } from '@runnerkit/job-runtime';
 import type { Command } from 'commander';
-import { createRunnerLog, type LogLevel, type RunnerLog } from '../runner-log.js';
+import { logCliOptions, type LogCliOptions } from '../output/logger.js';
+import { createRunnerMetrics, type MetricsServer } from '../output/metrics.js';
+import { createRunnerLog, type RunnerLog } from '../runner-log.js';
 import {
   clientFor,
   executorFactory,
@@ -41,15 +43,6 @@ export async function loadSystemId(configFile: string): Promise<string> {
   return id;
 }
 
-function logLevelOf(config: Config, debug: boolean): LogLevel {
-  if (debug) return 'debug';
-  const level = (config.log_level ?? 'info').toLowerCase();
-  if (level === 'debug') return 'debug';
-  if (level === 'warn' || level === 'warning') return 'warn';
-  if (level === 'error' || level === 'fatal' || level === 'panic') return 'error';
-  return 'info';
-}
-
 interface Loaded {
   config: Config;
   runners: SupervisedRunner[];
@@ -61,13 +54,20 @@ interface Loaded {
 export interface RunOptions {
   config?: string;
   workingDirectory?: string;
-  debug?: boolean;
+  /** The global --debug / --log-level / --log-format. */
+  log?: LogCliOptions;
+  /** Overrides config.toml's listen_address (metrics and health). */
+  listenAddress?: string;
 }
 
 /** Starts the loop and resolves with the exit code once it stopped. */
 export async function runRunner(io: ConfigCommandIo, options: RunOptions): Promise<number> {
   const file = defaultConfigPath(io, options.config);
-  let log: RunnerLog = createRunnerLog({ stream: io.stderr, level: options.debug ? 'debug' : 'info' });
+  const metrics = createRunnerMetrics({ version: PRODUCT.version, revision: PRODUCT.revision });
+  const onProblem = (level: 'warning' | 'error' | 'fatal') => metrics.error(level);
+  const logOptions = { stream: io.stderr, cli: options.log ?? {}, env: io.env, onProblem };
+  let log: RunnerLog = createRunnerLog(logOptions);
+  let metricsServer: MetricsServer | undefined;
   const cwd = options.workingDirectory ?? io.cwd;
   const systemId = await loadSystemId(file);
   const stateBase = io.env.XDG_CACHE_HOME || join(io.homedir, '.cache');
@@ -101,11 +101,11 @@ export async function runRunner(io: ConfigCommandIo, options: RunOptions): Promi
       log.log('error', 'the config file is not valid; keeping the previous configuration', { file });
       return undefined;
     }
-    log = createRunnerLog({
-      stream: io.stderr,
-      level: logLevelOf(config, options.debug === true),
-      json: config.log_format === 'json',
-    });
+    try {
+      log = createRunnerLog({ ...logOptions, config: { log_level: config.log_level, log_format: config.log_format } });
+    } catch (error) {
+      log.log('error', `${(error as Error).message}; keeping the previous log settings`);
+    }
     const next = new Map<string, SupervisedRunner>();
     const runners: SupervisedRunner[] = [];
     for (const [index, runner] of (config.runners ?? []).entries()) {
@@ -127,7 +127,27 @@ export async function runRunner(io: ConfigCommandIo, options: RunOptions): Promi
       }
       const client = clientFor(runner, runner.url);
       clients.push(client);
-      const supervised = supervisedRunner({ runner, client, createExecutor: executor.create, context }, index);
+      const metricsRunner = { token: runner.token, name: runner.name, systemId };
+      metrics.setLimit(metricsRunner, runner.limit ?? 0);
+      const supervised = supervisedRunner(
+        {
+          runner,
+          client,
+          createExecutor: executor.create,
+          context,
+          hooks: {
+            onJobStart: () => metrics.jobStarted(metricsRunner),
+            onJobEnd: (_job, outcome, durationMs) =>
+              metrics.jobFinished(
+                metricsRunner,
+                outcome.status,
+                outcome.status === 'failed' ? outcome.failureReason : undefined,
+                durationMs / 1000,
+              ),
+          },
+        },
+        index,
+      );
       next.set(key, supervised);
       runners.push(supervised);
     }
@@ -143,6 +163,17 @@ export async function runRunner(io: ConfigCommandIo, options: RunOptions): Promi
 
   const first = await load();
   if (!first) return 1;
+  metrics.setConcurrent(first.concurrent);
+  const serveMetrics = async (address: string | undefined) => {
+    if (!address || metricsServer) return;
+    try {
+      metricsServer = await metrics.serve(address);
+      log.log('info', 'Metrics server listening', { address: metricsServer.url });
+    } catch (error) {
+      log.log('error', 'cannot start the metrics server', { address, error: (error as Error).message });
+    }
+  };
+  await serveMetrics(options.listenAddress ?? first.config.listen_address);
   let shutdownTimeoutMs = first.shutdownTimeoutMs;
   log.log('info', `Starting multi-runner from ${file}...`, { builds: 0, max_builds: first.concurrent });
   log.log('info', 'Configuration loaded', { runners: first.runners.length, max_builds: first.concurrent });
@@ -182,6 +213,8 @@ export async function runRunner(io: ConfigCommandIo, options: RunOptions): Promi
       const loaded = await load();
       if (!loaded) return;
       shutdownTimeoutMs = loaded.shutdownTimeoutMs;
+      metrics.setConcurrent(loaded.concurrent);
+      await serveMetrics(options.listenAddress ?? loaded.config.listen_address);
       supervisor.update({
         runners: loaded.runners,
         concurrent: loaded.concurrent,
@@ -229,6 +262,7 @@ export async function runRunner(io: ConfigCommandIo, options: RunOptions): Promi
   process.off('SIGTERM', onForce);
   process.off('SIGINT', onForce);
   await Promise.allSettled(clients.map((client) => client.close()));
+  await metricsServer?.close();
   if (result.timedOut) log.log('error', 'Timed out waiting for running jobs to finish; exiting anyway');
   log.log('info', 'All workers stopped.', { product: PRODUCT.name });
   return result.timedOut ? 1 : 0;
@@ -246,9 +280,15 @@ export function registerRunCommand(program: Command, io: ConfigCommandIo = proce
       '-d, --working-directory <dir>',
       'where the shell executor puts builds and caches (default: the current directory)',
     )
-    .option('--debug', 'log at debug level')
-    .action(async (options: RunOptions) => {
-      const code = await runRunner(io, options);
+    .option('--listen-address <address>', 'metrics and health server (host:port), overrides listen_address')
+    .action(async (options: RunOptions, command: Command) => {
+      let code: number;
+      try {
+        code = await runRunner(io, { ...options, log: logCliOptions(command) });
+      } catch (error) {
+        io.stderr.write(`${(error as Error).message}\n`);
+        code = 1;
+      }
       io.setExitCode(code);
       // Idle keep-alive sockets or a job's leftover child must not keep a stopped runner alive.
       process.exit(code);
