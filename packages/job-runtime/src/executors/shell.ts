@@ -5,6 +5,7 @@ import { constants } from 'node:os';
 import { ExecutorError } from '../errors.js';
 import type { Executor, PrepareRequest, RunRequest, RunResult, ShellName } from '../executor/contract.js';
 import { assertSupportedShell } from '../shell/supported.js';
+import { archiveCacheLocally, restoreCacheLocally } from './shell-cache.js';
 
 export interface ShellExecutorSettings {
   /** `bash` (default) or `sh`; anything else throws ShellNotSupportedError. */
@@ -108,6 +109,11 @@ export function createShellExecutor(settings: ShellExecutorSettings): Executor {
     async cleanup(): Promise<void> {
       for (const pid of running) killGroup(pid, 'SIGKILL');
       running.clear();
+    },
+
+    stages: {
+      restoreCache: restoreCacheLocally,
+      archiveCache: (context, entries) => archiveCacheLocally(context, entries),
     },
   };
 }
