@@ -68,7 +68,10 @@ for (const dir of workspaceDirs) {
   // Source imports: a file that is not a test may import only runtime edges; tests may use dev edges too.
   for (const file of walk(join(root, dir, 'src'))) {
     const text = readFileSync(file, 'utf8');
-    const isTest = /\.test(-d)?\.[mc]?[jt]s$|\/testing\//.test(file);
+    // Private test packages (test/*) are test code throughout.
+    const isTest =
+      dir.startsWith('test/') ||
+      /\.test(-d)?\.[mc]?[jt]s$|\/testing\/|\/test-support(\/|\.[mc]?[jt]s$)|\/__fixtures__\//.test(file);
     for (const match of text.matchAll(/(?:from\s+|import\s*\(\s*|import\s+)['"](@runnerkit\/[a-z0-9-]+)/g)) {
       const target = shortName(match[1]);
       if (target === name) continue;
