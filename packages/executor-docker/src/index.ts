@@ -13,3 +13,4 @@ export {
 } from './naming.js';
 export { type CleanupMode, type CleanupOptions, type CleanupReport, cleanupDockerResources } from './cleanup.js';
 export { repositoryAccess } from './git.js';
+export { directoryTar, type DirectoryTarOptions, type Ownership } from './tar.js';

@@ -1,0 +1,123 @@
+// executor-docker: a trivial job vs `docker run --rm`, a job with two services, 10 000 files in vs `docker cp`.
+// Run alone: node bench/suites/executor-docker.mjs [--quick]  (needs dockerd and the runnerkit-test images)
+import { execFileSync, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createDockerClient } from '../../packages/docker-engine-client/dist/index.js';
+import { createDockerExecutor, directoryTar } from '../../packages/executor-docker/dist/index.js';
+import { runJob } from '../../packages/job-runtime/dist/index.js';
+import { compare, quick, record } from '../lib/ab.mjs';
+
+const BUSYBOX = 'runnerkit-test/busybox:latest';
+const HTTP = 'runnerkit-test/service-http:latest';
+const client = createDockerClient({ host: 'unix:///var/run/docker.sock' });
+const workDir = mkdtempSync(join(tmpdir(), 'bench-executor-docker-'));
+const token = `glrt-t1_bench${randomBytes(6).toString('hex')}`;
+const sink = { write() {} };
+
+function payload(script, services = []) {
+  return {
+    id: 1,
+    token: 'bench-job-token',
+    job_info: { name: 'bench', stage: 'test', project_id: 1, project_name: 'bench' },
+    git_info: {
+      repo_url: 'https://gitlab.example.com/g/p.git',
+      ref: 'main',
+      sha: '0'.repeat(40),
+      refspecs: [],
+      depth: 0,
+    },
+    runner_info: { timeout: 600 },
+    variables: [{ key: 'GIT_STRATEGY', value: 'none', public: true, masked: false }],
+    steps: [{ name: 'script', script, timeout: 600, when: 'on_success', allow_failure: false }],
+    image: { name: BUSYBOX },
+    services,
+    features: { trace_sections: true },
+  };
+}
+
+async function job(script, services, docker = {}) {
+  const executor = createDockerExecutor({
+    client,
+    runnerToken: token,
+    workDir,
+    docker: { pull_policy: ['if-not-present'], ...docker },
+  });
+  const result = await runJob({
+    payload: payload(script, services),
+    executor,
+    trace: sink,
+    runner: { version: 'bench', revision: 'bench', token },
+  });
+  if (result.outcome.status !== 'success') throw new Error(JSON.stringify(result.outcome));
+}
+
+function docker(...args) {
+  const run = spawnSync('/usr/bin/docker', args, { encoding: 'utf8' });
+  if (run.status !== 0) throw new Error(run.stderr);
+  return run.stdout.trim();
+}
+
+try {
+  await compare({
+    name: 'executor-docker: trivial job (busybox, echo hi) vs docker run --rm',
+    candidate: { name: 'executor', run: () => job(['echo hi'], []) },
+    baseline: { name: 'docker run --rm', run: async () => docker('run', '--rm', BUSYBOX, 'sh', '-c', 'echo hi') },
+    goal: 1.5,
+  });
+
+  const services = [
+    { name: HTTP, alias: 'web' },
+    { name: HTTP, alias: 'cache' },
+  ];
+  await compare({
+    name: 'executor-docker: job with two services vs trivial job',
+    candidate: { name: 'two services', run: () => job(['echo ping | nc -w 3 cache 6379'], services) },
+    baseline: { name: 'no services', run: () => job(['echo hi'], []) },
+    rounds: quick ? 3 : 5,
+  });
+
+  const tree = join(workDir, 'tree');
+  for (let d = 0; d < 100; d++) {
+    mkdirSync(join(tree, `dir${d}`), { recursive: true });
+    for (let f = 0; f < 100; f++) writeFileSync(join(tree, `dir${d}`, `file${f}.txt`), `content ${d} ${f}\n`.repeat(8));
+  }
+  const target = await client.containers.create({
+    Image: BUSYBOX,
+    Cmd: ['true'],
+    Labels: { 'runnerkit.bench': 'executor-docker' },
+  });
+  try {
+    await compare({
+      name: 'executor-docker: 10 000-file tree into a container (archive API) vs docker cp',
+      candidate: {
+        name: 'directoryTar + PUT archive',
+        run: () => client.containers.putArchive(target.Id, '/', directoryTar({ hostDir: tree, target: '/builds/a' })),
+      },
+      baseline: { name: 'docker cp', run: async () => docker('cp', `${tree}/.`, `${target.Id}:/builds/b`) },
+      rounds: quick ? 3 : 7,
+    });
+  } finally {
+    await client.containers.remove(target.Id, { force: true, volumes: true });
+  }
+  record({
+    name: 'executor-docker: done',
+    note: `labelled leftovers: ${
+      execFileSync('/usr/bin/docker', [
+        'ps',
+        '-aq',
+        '--filter',
+        `label=com.gitlab.gitlab-runner.runner.id=${token.slice(8, 17)}`,
+      ])
+        .toString()
+        .trim()
+        .split('\n')
+        .filter(Boolean).length
+    }`,
+  });
+} finally {
+  rmSync(workDir, { recursive: true, force: true });
+  await client.close();
+}
