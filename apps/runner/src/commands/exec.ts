@@ -40,10 +40,11 @@ export function execStateDir(io: Pick<ConfigCommandIo, 'env' | 'homedir'>): stri
   return join(base, 'runnerkit', 'exec');
 }
 
-/** The built-in runner: Docker on the local socket, the YAML's images, pull policy if-not-present. */
+/** The built-in runner: Docker on the local socket, the YAML's images, pull policy if-not-present, /cache kept. */
 export function defaultExecRunner(executor: string, stateDir: string): RunnerConfig {
   const runner: RunnerConfig = { name: 'runnerkit-exec', executor: executor as RunnerConfig['executor'] };
-  if (executor === 'docker') runner.docker = { pull_policy: ['if-not-present'] };
+  // volumes = ["/cache"], as `gitlab-runner register` writes it: the cache survives in a named volume.
+  if (executor === 'docker') runner.docker = { pull_policy: ['if-not-present'], volumes: ['/cache'] };
   if (executor === 'shell') {
     runner.builds_dir = join(stateDir, 'builds');
     runner.cache_dir = join(stateDir, 'cache');
