@@ -37,7 +37,7 @@ function runTar(args: readonly string[], cwd: string, context: StageHandlerConte
   });
 }
 
-async function walk(root: string, relative = ''): Promise<string[]> {
+export async function walk(root: string, relative = ''): Promise<string[]> {
   const out: string[] = [];
   let entries: Dirent[];
   try {
@@ -54,8 +54,15 @@ async function walk(root: string, relative = ''): Promise<string[]> {
   return out;
 }
 
-/** Paths (relative to the project dir) a cache entry selects: literal paths, globs (`*`, `**`, `?`, `{a,b}`). */
-async function selectPaths(projectDir: string, entry: CacheEntry, context: StageHandlerContext): Promise<string[]> {
+/**
+ * Paths (relative to the project dir) a cache or artifact entry selects: literal paths, globs (`*`, `**`, `?`,
+ * `{a,b}`), and with `untracked` every file `git ls-files -o` lists.
+ */
+export async function selectPaths(
+  projectDir: string,
+  entry: { paths: readonly string[]; untracked: boolean },
+  context: StageHandlerContext,
+): Promise<string[]> {
   const selected = new Set<string>();
   let tree: string[] | undefined;
   for (const raw of entry.paths) {
@@ -65,8 +72,10 @@ async function selectPaths(projectDir: string, entry: CacheEntry, context: Stage
       continue;
     }
     if (!picomatch.scan(pattern).isGlob) {
-      if (existsSync(posix.join(projectDir, pattern))) selected.add(pattern);
-      else
+      if (existsSync(posix.join(projectDir, pattern))) {
+        selected.add(pattern);
+        context.output.write(`${raw}: found 1 matching artifact files and directories\n`, 'stdout');
+      } else
         context.log.warning(
           `${raw}: no matching files. Ensure that the artifact path is relative to the working directory (${projectDir})`,
         );
@@ -79,6 +88,7 @@ async function selectPaths(projectDir: string, entry: CacheEntry, context: Stage
       context.log.warning(
         `${raw}: no matching files. Ensure that the artifact path is relative to the working directory (${projectDir})`,
       );
+    else context.output.write(`${raw}: found ${matches.length} matching artifact files and directories\n`, 'stdout');
     for (const match of matches) selected.add(match);
   }
   if (entry.untracked) {

@@ -5,6 +5,7 @@ import { constants } from 'node:os';
 import { ExecutorError } from '../errors.js';
 import type { Executor, PrepareRequest, RunRequest, RunResult, ShellName } from '../executor/contract.js';
 import { assertSupportedShell } from '../shell/supported.js';
+import { downloadArtifactsLocally, uploadArtifactsLocally } from './shell-artifacts.js';
 import { archiveCacheLocally, restoreCacheLocally } from './shell-cache.js';
 
 export interface ShellExecutorSettings {
@@ -114,6 +115,8 @@ export function createShellExecutor(settings: ShellExecutorSettings): Executor {
     stages: {
       restoreCache: restoreCacheLocally,
       archiveCache: (context, entries) => archiveCacheLocally(context, entries),
+      downloadArtifacts: downloadArtifactsLocally,
+      uploadArtifacts: (context, entries) => uploadArtifactsLocally(context, entries),
     },
   };
 }
