@@ -157,9 +157,21 @@ export async function executorFactory(
       message: `runner "${name}": the ${executor} executor is not available in this build of runnerkit; this runner is skipped`,
     };
   }
+  const home = context.env.HOME;
+  const knownHosts =
+    runner.ssh?.known_hosts_file || !home ? undefined : await readOptional(join(home, '.ssh', 'known_hosts'));
   return {
     ok: true,
-    create: () => factory({ runner, config: runner, docker: runner.docker, ssh: runner.ssh, cache: runner.cache }),
+    create: () =>
+      factory({
+        ssh: runner.ssh ?? {},
+        ...(knownHosts !== undefined ? { knownHosts } : {}),
+        buildsDir: runner.builds_dir,
+        cacheDir: runner.cache_dir,
+        customBuildDir: runner.custom_build_dir?.enabled,
+        shell: runner.shell,
+        workDir: join(context.stateDir, 'ssh'),
+      }),
   };
 }
 
