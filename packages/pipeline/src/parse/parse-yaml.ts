@@ -88,6 +88,20 @@ export function parseCiYaml(source: string, file: string): ParseResult {
       issues: [{ code: 'PIPELINE_YAML_SYNTAX', file, path: '', message: `invalid YAML: ${String(error)}` }],
     };
   }
+  const cycle = findCycle(value, new Set(), new Set(), []);
+  if (cycle !== undefined) {
+    return {
+      ok: false,
+      issues: [
+        {
+          code: 'PIPELINE_YAML_SYNTAX',
+          file,
+          path: cycle.join(':'),
+          message: 'invalid YAML: an alias refers to an anchor that contains it (recursive anchor)',
+        },
+      ],
+    };
+  }
   const locate = (path: readonly (string | number)[]): Position | undefined => {
     let node: unknown = doc.contents;
     let found: Position | undefined;
@@ -105,6 +119,25 @@ export function parseCiYaml(source: string, file: string): ParseResult {
     return found;
   };
   return { ok: true, parsed: { file, value, locate } };
+}
+
+/** The path of the first value that contains itself (`a: &a {b: *a}`); aliases share objects, so visit each once. */
+function findCycle(
+  value: unknown,
+  ancestors: Set<object>,
+  done: Set<object>,
+  path: (string | number)[],
+): (string | number)[] | undefined {
+  if (typeof value !== 'object' || value === null || done.has(value)) return undefined;
+  if (ancestors.has(value)) return path;
+  ancestors.add(value);
+  for (const [key, item] of Object.entries(value)) {
+    const found = findCycle(item, ancestors, done, [...path, key]);
+    if (found !== undefined) return found;
+  }
+  ancestors.delete(value);
+  done.add(value);
+  return undefined;
 }
 
 function firstLine(message: string): string {
