@@ -232,7 +232,7 @@ export class SshConnection {
         signal?.removeEventListener('abort', onAbort);
         resolve(new SshConnection(client, target));
       });
-      client.once('error', (error: Error & { level?: string }) => {
+      client.on('error', (error: Error & { level?: string }) => {
         if (settled) return;
         settled = true;
         signal?.removeEventListener('abort', onAbort);

@@ -178,7 +178,11 @@ export function createSshExecutor(options: SshExecutorOptions): SshExecutor {
           let own = false;
           if (!killer) {
             // the connection dropped while a stage ran: reconnect once to end what it left running
-            killer = await SshConnection.open({ ...settings, connectAttempts: 1 }).catch(() => undefined);
+            killer = await SshConnection.open({
+              ...settings,
+              connectAttempts: 1,
+              connectTimeoutMs: Math.min(settings.connectTimeoutMs ?? 30_000, 10_000),
+            }).catch(() => undefined);
             own = killer !== undefined;
           }
           if (killer)
