@@ -92,9 +92,10 @@ describe('shell executor artifact stages', () => {
       artifacts: [{ paths: ['out.txt'], when: 'always', artifact_type: 'archive', artifact_format: 'zip' }],
     });
     const failed = await runObserved(executor('b3'), payload, { ports: { artifacts: store } }, runner);
+    // As GitLab's failing helper: the stage fails the job as a script failure.
     expect(failed.result.outcome).toEqual({
       status: 'failed',
-      failureReason: 'runner_system_failure',
+      failureReason: 'script_failure',
       message: 'POST /api/v4/jobs/4242/artifacts: 500 Internal Server Error',
     });
     const broken = await runObserved(

@@ -159,6 +159,30 @@ describe('prepare', () => {
     expect(trace.endsWith('\x1b[31;1mERROR: Job failed (system failure): boom\x1b[0;m\n')).toBe(true);
   });
 
+  it('does not retry an ExecutorError, even a system failure, and prints it as one', async () => {
+    const { result, trace, calls } = await run(conformancePayload(['echo ok']), {
+      prepareError: new ExecutorError('cannot create the builds directory'),
+    });
+    expect(calls.filter((call) => call.method === 'prepare')).toHaveLength(1);
+    expect(result.outcome).toMatchObject({ failureReason: 'runner_system_failure' });
+    expect(trace.endsWith('ERROR: Job failed (system failure): cannot create the builds directory\x1b[0;m\n')).toBe(
+      true,
+    );
+  });
+
+  it('masks payload secrets even when the job cannot be resolved', async () => {
+    const payload = conformancePayload(['echo ok'], {
+      variables: [
+        { key: 'SECRET', value: 'do-not-print-me', public: false, masked: true },
+        { key: 'GIT_CLONE_PATH', value: '/elsewhere/$SECRET', public: true, masked: false },
+      ],
+    });
+    const { result, trace } = await run(payload);
+    expect(result.outcome).toMatchObject({ failureReason: 'runner_configuration_error' });
+    expect(trace).not.toContain('do-not-print-me');
+    expect(trace).toContain('ERROR: Job failed: the GIT_CLONE_PATH="/elsewhere/[MASKED]" has to be within "/builds"');
+  });
+
   it('refuses shells it cannot write scripts for', async () => {
     const { result } = await run(conformancePayload(['echo ok']), { shell: 'pwsh' });
     expect(result.outcome).toEqual({

@@ -1,5 +1,11 @@
 // The job driver: runs one job through an executor in GitLab Runner's stage order (job-execution §2).
-import { ExecutorError, type RuntimeFailureReason, RuntimeError, ShellNotSupportedError } from '../errors.js';
+import {
+  type ExecutorError,
+  type RuntimeFailureReason,
+  RuntimeError,
+  ShellNotSupportedError,
+  StageFailedError,
+} from '../errors.js';
 import {
   type CacheEntry,
   type Executor,
@@ -123,7 +129,15 @@ type Failure =
   | { kind: 'script-timeout' }
   | { kind: 'canceled' }
   | { kind: 'interrupted'; signal: string }
-  | { kind: 'error'; reason: RuntimeFailureReason; message: string; systemFailure: boolean };
+  | {
+      kind: 'error';
+      reason: RuntimeFailureReason;
+      message: string;
+      /** Printed as `ERROR: Job failed (system failure): …`. */
+      systemFailure: boolean;
+      /** The executor chose the reason (no prepare retry). */
+      classified: boolean;
+    };
 
 class JobTimeout {}
 class ScriptTimeout {}
@@ -150,13 +164,39 @@ function errorMessage(error: unknown): string {
 }
 
 function classify(error: unknown): Failure {
-  if (ExecutorError.isInstance(error) && error instanceof ExecutorError)
-    return { kind: 'error', reason: error.failureReason, message: error.message, systemFailure: false };
+  if (RuntimeError.isInstance(error) && 'failureReason' in error) {
+    const reason = (error as ExecutorError).failureReason;
+    return {
+      kind: 'error',
+      reason,
+      message: error.message,
+      systemFailure: reason === 'runner_system_failure',
+      classified: true,
+    };
+  }
   if (error instanceof ShellNotSupportedError)
-    return { kind: 'error', reason: 'runner_configuration_error', message: error.message, systemFailure: false };
+    return {
+      kind: 'error',
+      reason: 'runner_configuration_error',
+      message: error.message,
+      systemFailure: false,
+      classified: true,
+    };
   if (RuntimeError.isInstance(error) && (error as RuntimeError).code === 'JOB_RUNTIME_STAGE_FAILED')
-    return { kind: 'error', reason: 'script_failure', message: errorMessage(error), systemFailure: false };
-  return { kind: 'error', reason: 'runner_system_failure', message: errorMessage(error), systemFailure: true };
+    return {
+      kind: 'error',
+      reason: 'script_failure',
+      message: errorMessage(error),
+      systemFailure: false,
+      classified: true,
+    };
+  return {
+    kind: 'error',
+    reason: 'runner_system_failure',
+    message: errorMessage(error),
+    systemFailure: true,
+    classified: false,
+  };
 }
 
 function failureFromSignal(signal: AbortSignal): Failure | undefined {
@@ -423,7 +463,12 @@ export async function runJob(options: RunJobOptions): Promise<JobResult> {
   } catch (error) {
     resolveError = error;
   }
-  const masked = [payload.token, ...(prepared?.context.variables.maskedValues() ?? [])];
+  // Payload values are masked even when resolving the job failed (the error line must not leak them).
+  const masked = [
+    payload.token,
+    ...(payload.variables ?? []).filter((entry) => entry.masked).map((entry) => (entry.value ?? '').trim()),
+    ...(prepared?.context.variables.maskedValues() ?? []),
+  ].filter((value) => value !== '');
   const featureFlags = prepared?.context.featureFlags ?? {};
   const trace = new TraceWriter({
     sink: options.trace,
@@ -566,7 +611,7 @@ export async function runJob(options: RunJobOptions): Promise<JobResult> {
           break;
         } catch (error) {
           prepareFailure = failureFromSignal(prepareSignal) ?? classify(error);
-          const retryable = prepareFailure.kind === 'error' && prepareFailure.systemFailure && attempt < 3;
+          const retryable = prepareFailure.kind === 'error' && !prepareFailure.classified && attempt < 3;
           if (!retryable) break;
           trace.error(`Preparation failed: ${errorMessage(error)}`);
           trace.println(`Will be retried in ${formatGoDuration(options.prepareRetryDelayMs ?? 3000)} ...`);
@@ -609,6 +654,7 @@ export async function runJob(options: RunJobOptions): Promise<JobResult> {
               reason: 'runner_system_failure',
               message: `prepare environment: exit code ${prepareScriptFailure.exitCode}. Check https://docs.gitlab.com/runner/shells/#shell-profile-loading for more information`,
               systemFailure: true,
+              classified: true,
             }
           : prepareScriptFailure;
       skipCleanupStage = true;
@@ -653,6 +699,7 @@ export async function runJob(options: RunJobOptions): Promise<JobResult> {
                 reason: 'script_failure',
                 message: `unknown cache policy ${entry.policy} for ${entry.key}`,
                 systemFailure: false,
+                classified: true,
               } as Failure;
           const handler = executor.stages?.restoreCache;
           if (!handler) {
@@ -692,7 +739,10 @@ export async function runJob(options: RunJobOptions): Promise<JobResult> {
             return undefined;
           }
           return runHandler(scriptSignal, () =>
-            handler(handlerContext(scriptSignal, 'download_artifacts'), dependencies),
+            asStageFailure(
+              'download_artifacts',
+              handler(handlerContext(scriptSignal, 'download_artifacts'), dependencies),
+            ),
           );
         },
       );
@@ -792,7 +842,10 @@ export async function runJob(options: RunJobOptions): Promise<JobResult> {
         trace.runner(
           `${ANSI.yellow}Missing artifacts support in the "${executor.name}" executor. Uploading artifacts is disabled.${ANSI.reset}\n`,
         );
-      else failure = await runHandler(jobSignal, () => handler(handlerContext(jobSignal, stage), artifacts, failed));
+      else
+        failure = await runHandler(jobSignal, () =>
+          asStageFailure(stage, handler(handlerContext(jobSignal, stage), artifacts, failed)),
+        );
       closeSection(stage, failure);
       if (failure && !jobError) jobError = failure;
     }
@@ -876,6 +929,16 @@ function describeFailure(failure: Failure): string {
       return `aborted: ${failure.signal}`;
     case 'error':
       return failure.message;
+  }
+}
+
+/** Errors of artifact stages that the executor did not classify fail the stage like a failing helper would. */
+async function asStageFailure(stage: StageName, work: Promise<void>): Promise<void> {
+  try {
+    await work;
+  } catch (error) {
+    if (RuntimeError.isInstance(error)) throw error;
+    throw new StageFailedError(stage, errorMessage(error), { cause: error });
   }
 }
 
