@@ -53,6 +53,7 @@ export function localRunnerToken(projectDir: string): string {
 }
 
 export class PipelineCompileError extends Error {
+  override readonly name = 'PipelineCompileError';
   readonly code = 'RUNNER_EXEC_PIPELINE_INVALID';
 }
 

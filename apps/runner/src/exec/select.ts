@@ -2,6 +2,7 @@
 import type { CompiledPipeline, PlannedJob } from '@runnerkit/pipeline';
 
 export class JobSelectionError extends Error {
+  override readonly name = 'JobSelectionError';
   readonly code = 'RUNNER_EXEC_UNKNOWN_JOB';
 }
 
