@@ -3,6 +3,7 @@
 import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
+import { type CacheAdapter, cacheObjectName } from '@runnerkit/cache-adapters';
 import type { RunnerConfig } from '@runnerkit/config-schema';
 import { parseGoDuration } from '@runnerkit/config-schema';
 import {
@@ -24,6 +25,7 @@ import {
   type SupervisedRunner,
 } from '@runnerkit/job-runtime';
 import packageJson from '../package.json' with { type: 'json' };
+import { createCacheAdapter, createJobCacheStore } from './cache-store.js';
 import type { RunnerLog } from './runner-log.js';
 
 export const PRODUCT = { name: 'runnerkit', version: packageJson.version, revision: 'source' } as const;
@@ -236,6 +238,8 @@ export interface RunnerWiring {
   createExecutor: ExecutorFactory;
   context: WiringContext;
   hooks?: JobHooks | undefined;
+  /** The distributed cache of `[runners.cache]`, when configured. */
+  cache?: CacheAdapter | undefined;
   /** Where artifact uploads are spooled; default the OS temp dir. */
   temporaryDirectory?: string | undefined;
 }
@@ -352,7 +356,22 @@ export async function runReceivedJob(wiring: RunnerWiring, job: JobPayload, runC
       runner: runnerSettings(runner, context, runner.url),
       concurrentId: runContext.concurrentId,
       concurrentProjectId: runContext.concurrentProjectId,
-      ports: { artifacts },
+      ports: {
+        artifacts,
+        ...(wiring.cache
+          ? {
+              cache: createJobCacheStore(wiring.cache, {
+                projectId: job.job_info.project_id,
+                runnerShortToken: shortToken(token),
+                path: runner.cache?.Path,
+                shared: runner.cache?.Shared,
+                hashedKeys: runner.feature_flags?.FF_HASH_CACHE_KEYS === true,
+                expiresInSeconds: job.runner_info.timeout > 0 ? job.runner_info.timeout : 3600,
+                objectName: cacheObjectName,
+              }),
+            }
+          : {}),
+      },
       cancelSignal: session.cancelSignal,
       abortSignal: AbortSignal.any([session.abortSignal, runContext.interruptSignal]),
     });
@@ -389,6 +408,19 @@ export async function runReceivedJob(wiring: RunnerWiring, job: JobPayload, runC
     );
   } finally {
     session.dispose();
+  }
+}
+
+/** `[runners.cache]` of an entry; a broken cache section is reported and the runner works without it, as GitLab. */
+export async function cacheFor(runner: RunnerConfig, context: WiringContext): Promise<CacheAdapter | undefined> {
+  try {
+    return await createCacheAdapter(runner.cache, context.env);
+  } catch (error) {
+    context.log.log('warn', 'the distributed cache is not usable; caches stay local', {
+      runner: shortToken(runner.token ?? ''),
+      error: (error as Error).message,
+    });
+    return undefined;
   }
 }
 

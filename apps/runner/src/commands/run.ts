@@ -16,6 +16,7 @@ import { logCliOptions, type LogCliOptions } from '../output/logger.js';
 import { createRunnerMetrics, type MetricsServer } from '../output/metrics.js';
 import { createRunnerLog, type RunnerLog } from '../runner-log.js';
 import {
+  cacheFor,
   clientFor,
   executorFactory,
   PRODUCT,
@@ -135,6 +136,7 @@ export async function runRunner(io: ConfigCommandIo, options: RunOptions): Promi
           client,
           createExecutor: executor.create,
           context,
+          cache: await cacheFor(runner, context),
           hooks: {
             onJobStart: () => metrics.jobStarted(metricsRunner),
             onJobEnd: (_job, outcome, durationMs) =>

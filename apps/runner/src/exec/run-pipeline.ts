@@ -17,7 +17,7 @@ import {
   type PlannedJob,
   readGitFacts,
 } from '@runnerkit/pipeline';
-import { clientFor, type JobHooks, supervisedRunner, type WiringContext } from '../wiring.js';
+import { cacheFor, clientFor, type JobHooks, supervisedRunner, type WiringContext } from '../wiring.js';
 import { PrefixedPrinter, type SummaryRow, summaryTable, type Writer } from './output.js';
 import { selectJobs } from './select.js';
 import type { Snapshot } from './snapshot.js';
@@ -116,7 +116,17 @@ async function drive(coordinator: Coordinator, options: PipelineRunOptions): Pro
   const client = clientFor(runner, coordinator.url);
   const supervisor = createSupervisor({
     runners: [
-      supervisedRunner({ runner, client, createExecutor: options.createExecutor, context: options.context, hooks }, 0),
+      supervisedRunner(
+        {
+          runner,
+          client,
+          createExecutor: options.createExecutor,
+          context: options.context,
+          hooks,
+          cache: await cacheFor(runner, options.context),
+        },
+        0,
+      ),
     ],
     concurrent: options.concurrency,
     checkIntervalMs: 100,
