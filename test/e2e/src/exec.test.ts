@@ -1,7 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { gitProject, runCli, temporaryDirectory } from './support.js';
+import { gitProject, runCli, startCli, temporaryDirectory } from './support.js';
 
 let work: Awaited<ReturnType<typeof temporaryDirectory>>;
 beforeAll(async () => {
@@ -117,5 +117,39 @@ describe('runnerkit exec with the shell executor', () => {
     expect(result.code).toBe(1);
     expect(result.stdout).toContain('ERROR: job "hello" has no image');
     expect(result.stdout).toMatch(/^hello\s+test\s+failed\s+-\s+no image$/m);
+  });
+
+  it('with -c takes the named entry’s executor settings and environment, never its url or token', async () => {
+    const project = await gitProject(work.path, 'config', {
+      '.gitlab-ci.yml': 'show:\n  script: [echo "env=$FROM_CONFIG"]\n',
+    });
+    const config = join(work.path, 'exec-config.toml');
+    await writeFile(
+      config,
+      `concurrent = 2\n\n[[runners]]\n  name = "first"\n  url = "https://gitlab.invalid/"\n  token = "glrt-not-used"\n  executor = "kubernetes"\n\n[[runners]]\n  name = "local"\n  url = "https://gitlab.invalid/"\n  token = "glrt-not-used-either"\n  executor = "shell"\n  builds_dir = "${work.path}/config-builds"\n  cache_dir = "${work.path}/config-cache"\n  environment = ["FROM_CONFIG=yes"]\n`,
+    );
+    const result = await runCli(['exec', '-c', config, '--runner', 'local', '--cwd', project], { env: shellEnv() });
+    expect(result.code, result.stderr + result.stdout).toBe(0);
+    expect(result.stdout).toContain('show | env=yes');
+    expect(result.stdout).toContain(`Initialized empty Git repository in ${work.path}/config-builds/`);
+    const first = await runCli(['exec', '-c', config, '--cwd', project], { env: shellEnv() });
+    expect(first.code).toBe(1);
+    expect(first.stderr).toContain('executor "kubernetes" is not supported by runnerkit');
+  });
+
+  it('SIGINT stops the running jobs: they fail with runner_interrupted and exec exits 1', async () => {
+    const project = await gitProject(work.path, 'interrupt', {
+      '.gitlab-ci.yml':
+        'slow:\n  script: ["echo started", "sleep 30"]\nlater:\n  stage: deploy\n  script: [echo never]\n',
+    });
+    const cli = startCli(['exec', '--executor', 'shell', '--cwd', project], { env: shellEnv() });
+    await cli.waitFor(/slow +\| started/, 30_000);
+    const started = Date.now();
+    cli.child.kill('SIGINT');
+    expect(await cli.exited).toBe(1);
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(cli.stdout).toContain('slow  | ERROR: Job failed: aborted: SIGINT');
+    expect(cli.stdout).toMatch(/^later\s+deploy\s+canceled/m);
+    expect(cli.stdout).not.toContain('never');
   });
 });
