@@ -87,6 +87,31 @@ describe('a dropped connection', () => {
     expect(await remaining(marker)).toEqual([]);
   });
 
+  it('a server that never answers the handshake runs into the connect timeout', async () => {
+    const silent = createServer((socket) => socket.on('error', () => {}));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const silentPort = (silent.address() as AddressInfo).port;
+    try {
+      const started = Date.now();
+      const { result } = await runObserved(
+        context.executor({
+          ssh: { ...keyOptions(context.ssh).ssh, port: String(silentPort) },
+          connectTimeoutMs: 500,
+          connectAttempts: 1,
+        }),
+        job(['echo never']),
+      );
+      expect(result.outcome).toEqual({
+        status: 'failed',
+        failureReason: 'runner_system_failure',
+        message: `cannot connect to rk-ssh-key@127.0.0.1:${silentPort}: Timed out while waiting for handshake`,
+      });
+      expect(Date.now() - started).toBeLessThan(5000);
+    } finally {
+      silent.close();
+    }
+  });
+
   it('an unreachable host fails prepare after the configured attempts', async () => {
     const { result, trace, durationMs } = await runObserved(
       context.executor({ ssh: { ...keyOptions(context.ssh).ssh, port: '1' }, connectAttempts: 2 }),
