@@ -48,6 +48,42 @@ async function remaining(marker: number): Promise<string[]> {
   return out.split('\n').filter((line) => line.includes(String(marker)));
 }
 
+/** Waits until the relay holds no connection (or gives up after 3 s) and returns how many are left. */
+async function openRelayed(): Promise<number> {
+  for (let waited = 0; sockets.size > 0 && waited < 3000; waited += 50) await new Promise((r) => setTimeout(r, 50));
+  return sockets.size;
+}
+
+describe('the connection is closed on every path', () => {
+  it('after success, a failing script, a timeout, a cancel and a refused login', async () => {
+    const outcomes: string[] = [];
+    const record = async (pending: ReturnType<typeof runObserved>) => {
+      const { result } = await pending;
+      outcomes.push(
+        `${result.outcome.status}${result.outcome.status === 'failed' ? `:${result.outcome.failureReason}` : ''}`,
+      );
+      return openRelayed();
+    };
+    expect(await record(runObserved(relayed(), job(['true'])))).toBe(0);
+    expect(await record(runObserved(relayed(), job(['exit 4'])))).toBe(0);
+    expect(await record(runObserved(relayed(), job(['sleep 30'], { runner_info: { timeout: 1 } })))).toBe(0);
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(), 800);
+    expect(await record(runObserved(relayed(), job(['sleep 30']), { abortSignal: controller.signal }))).toBe(0);
+    const wrongUser = relayed({
+      ssh: { ...keyOptions(context.ssh).ssh, port: String(port), user: context.ssh.passwordUser },
+    });
+    expect(await record(runObserved(wrongUser, job(['true'])))).toBe(0);
+    expect(outcomes).toEqual([
+      'success',
+      'failed:script_failure',
+      'failed:job_execution_timeout',
+      'failed:job_canceled',
+      'failed:runner_system_failure',
+    ]);
+  });
+});
+
 describe('a dropped connection', () => {
   it('fails the running job as runner_system_failure; cleanup ends the remote processes', async () => {
     const marker = randomInt(10_000, 99_999);
