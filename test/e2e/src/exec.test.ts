@@ -1,7 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { gitProject, runCli, startCli, temporaryDirectory } from './support.js';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
+import { gitProject, runCli, startCli, stopCli, temporaryDirectory } from './support.js';
 
 let work: Awaited<ReturnType<typeof temporaryDirectory>>;
 beforeAll(async () => {
@@ -143,6 +143,7 @@ describe('runnerkit exec with the shell executor', () => {
         'slow:\n  script: ["echo started", "sleep 30"]\nlater:\n  stage: deploy\n  script: [echo never]\n',
     });
     const cli = startCli(['exec', '--executor', 'shell', '--cwd', project], { env: shellEnv() });
+    onTestFinished(() => stopCli(cli));
     await cli.waitFor(/slow +\| started/, 30_000);
     const started = Date.now();
     cli.child.kill('SIGINT');
