@@ -1,13 +1,13 @@
 import { createReadStream, createWriteStream } from 'node:fs';
-import { lstat, readlink, rename, rm } from 'node:fs/promises';
+import { lstat, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import { PassThrough, Readable, type Writable } from 'node:stream';
+import { Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { crc32, createDeflateRaw } from 'node:zlib';
 import { create as createTar } from 'tar';
-import { ZipFile } from 'yazl';
 import { ArchiveError } from '../errors.js';
 import type { SelectedEntry } from './select.js';
+import { zipStream } from './zip-writer.js';
 
 export type CacheArchiveFormat = 'zip' | 'tar.gz';
 export type ArtifactArchiveFormat = 'zip' | 'gzip' | 'raw';
@@ -42,36 +42,6 @@ export function compressionLevel(name: string | undefined): number {
     default:
       return 6;
   }
-}
-
-function zipStream(root: string, entries: readonly SelectedEntry[], level: number): Readable {
-  const zip = new ZipFile();
-  const output = new PassThrough();
-  zip.outputStream.on('error', (error) => output.destroy(error));
-  zip.on('error', (error: Error) => output.destroy(error));
-  zip.outputStream.pipe(output);
-  (async () => {
-    for (const entry of entries) {
-      const full = join(root, entry.path);
-      if (entry.type === 'file') {
-        zip.addFile(full, entry.path, { compressionLevel: level });
-        continue;
-      }
-      const info = await lstat(full);
-      if (entry.type === 'directory') {
-        zip.addEmptyDirectory(entry.path, { mtime: info.mtime, mode: info.mode });
-      } else {
-        // A symlink is stored as its target text with the link's mode, as zip tools and GitLab do.
-        zip.addBuffer(Buffer.from(await readlink(full)), entry.path, {
-          mtime: info.mtime,
-          mode: info.mode,
-          compressionLevel: 0,
-        });
-      }
-    }
-    zip.end();
-  })().catch((error: unknown) => output.destroy(error as Error));
-  return output;
 }
 
 function tarGzStream(root: string, entries: readonly SelectedEntry[], level: number): Readable {

@@ -1,12 +1,16 @@
-import { createReadStream, createWriteStream } from 'node:fs';
-import { chmod, lstat, mkdir, open, realpath, rm, symlink, unlink, utimes } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { chmod, type FileHandle, lstat, mkdir, open, realpath, rm, symlink, unlink } from 'node:fs/promises';
 import { dirname, isAbsolute, posix, relative, resolve, sep } from 'node:path';
-import { Transform, type Readable } from 'node:stream';
+import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { createGunzip } from 'node:zlib';
+import { promisify } from 'node:util';
+import { crc32, createGunzip, inflateRaw } from 'node:zlib';
 import { Unpack } from 'tar';
 import yauzl from 'yauzl';
 import { ArchiveError } from '../errors.js';
+import { FileWriter } from './file-writer.js';
+
+const inflateRawAsync = promisify(inflateRaw);
 
 export interface ExtractLimits {
   /** Most entries accepted (files, directories, links); default 1 000 000. */
@@ -169,6 +173,31 @@ class SafeTarget {
     return resolve(real, posix.basename(name));
   }
 
+  /** Creates (or keeps) a directory entry, replacing a non-directory in the way; restores its permission bits. */
+  async directory(name: string, mode: number): Promise<void> {
+    const destination = await this.parent(name);
+    try {
+      await mkdir(destination);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      if (!(await lstat(destination)).isDirectory()) {
+        this.forget();
+        await unlink(destination);
+        await mkdir(destination);
+      }
+    }
+    if (mode) await chmod(destination, mode | 0o700);
+  }
+
+  /** Creates a symlink entry (checked first), replacing whatever is in the way. */
+  async symlink(name: string, linkTarget: string): Promise<void> {
+    this.checkSymlink(name, linkTarget);
+    const destination = await this.parent(name);
+    await this.clear(destination);
+    this.forget();
+    await symlink(linkTarget, destination);
+  }
+
   /** Removes a non-directory at the destination so that we never write through an existing link. */
   async clear(destination: string): Promise<void> {
     try {
@@ -180,19 +209,6 @@ class SafeTarget {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
     }
   }
-}
-
-function limitStream(target: SafeTarget, entry: string): Transform {
-  return new Transform({
-    transform(chunk: Buffer, _encoding, callback) {
-      try {
-        target.addBytes(entry, chunk.length);
-        callback(null, chunk);
-      } catch (error) {
-        callback(error as Error);
-      }
-    },
-  });
 }
 
 function zipError(error: unknown): ArchiveError {
@@ -211,83 +227,172 @@ function zipError(error: unknown): ArchiveError {
   );
 }
 
-async function extractZip(file: string, target: SafeTarget): Promise<void> {
-  const zip = await new Promise<yauzl.ZipFile>((resolvePromise, reject) => {
-    yauzl.open(
-      file,
-      { lazyEntries: true, autoClose: true, decodeStrings: false, validateEntrySizes: true },
-      (error, opened) => (error ? reject(zipError(error)) : resolvePromise(opened)),
-    );
+/** Entries up to this size (stored and inflated) are read in one piece and written synchronously. */
+const WHOLE_ENTRY_LIMIT = 1024 * 1024;
+/** Whole entries read and inflated ahead (on the thread pool) while earlier ones are written. */
+const READ_AHEAD = 32;
+
+function crcCheck(entry: string, expected: number): Transform {
+  let crc = 0;
+  return new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      crc = crc32(chunk, crc);
+      callback(null, chunk);
+    },
+    flush(callback) {
+      callback(
+        crc >>> 0 === expected >>> 0
+          ? null
+          : new ArchiveError('ARCHIVE_CORRUPT', `zip entry ${JSON.stringify(entry)} fails its CRC-32 check`, { entry }),
+      );
+    },
   });
-  const readStream = (entry: yauzl.Entry) =>
-    new Promise<Readable>((resolvePromise, reject) =>
-      zip.openReadStream(entry, (error, stream) => (error ? reject(zipError(error)) : resolvePromise(stream))),
-    );
-  try {
-    await new Promise<void>((resolvePromise, reject) => {
-      const handle = async (entry: yauzl.Entry) => {
-        const utf8 = (entry.generalPurposeBitFlag & 0x800) !== 0;
-        const raw = (entry.fileName as unknown as Buffer).toString(utf8 ? 'utf8' : 'latin1');
-        const name = target.name(raw);
-        const unixMode = (entry.externalFileAttributes >>> 16) & 0xffff;
-        const kind = unixMode & 0o170000;
-        const isDirectory = raw.endsWith('/') || kind === 0o040000;
-        const mtime = entry.getLastModDate();
-        target.count(raw);
-        if (name === '') return;
-        if (isDirectory) {
-          const destination = await target.parent(name);
-          try {
-            const info = await lstat(destination);
-            if (!info.isDirectory()) {
-              target.forget();
-              await unlink(destination);
-            }
-          } catch (error) {
-            if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-          }
-          await mkdir(destination, { recursive: true });
-          if (unixMode & 0o777) await chmod(destination, (unixMode & 0o777) | 0o700);
-          return;
-        }
-        if (kind === 0o120000) {
-          if (entry.uncompressedSize > 4096)
-            throw new ArchiveError('ARCHIVE_CORRUPT', `symlink ${JSON.stringify(raw)} target too long`, { entry: raw });
-          const chunks: Buffer[] = [];
-          for await (const chunk of await readStream(entry)) chunks.push(chunk as Buffer);
-          const linkTarget = Buffer.concat(chunks).toString('utf8');
-          target.checkSymlink(name, linkTarget);
-          const destination = await target.parent(name);
-          await target.clear(destination);
-          target.forget();
-          await symlink(linkTarget, destination);
-          return;
-        }
-        const destination = await target.parent(name);
-        await target.clear(destination);
-        await pipeline(
-          await readStream(entry),
-          limitStream(target, raw),
-          createWriteStream(destination, { flags: 'wx' }),
-        );
-        if (unixMode & 0o777) await chmod(destination, unixMode & 0o777);
-        await utimes(destination, mtime, mtime);
-      };
-      zip.on('entry', (entry: yauzl.Entry) => {
-        handle(entry).then(
-          () => zip.readEntry(),
-          (error: unknown) => {
-            zip.close();
-            reject(zipError(error));
-          },
-        );
-      });
-      zip.on('end', () => resolvePromise());
-      zip.on('error', (error: unknown) => reject(zipError(error)));
-      zip.readEntry();
+}
+
+const LOCAL_HEADER_SIZE = 30;
+
+/** Reads an entry's stored bytes with one positional read (two if the local extra field is unusually long). */
+async function readStoredBytes(archive: FileHandle, entry: yauzl.Entry, raw: string): Promise<Buffer> {
+  const start = entry.relativeOffsetOfLocalHeader;
+  const guess = LOCAL_HEADER_SIZE + entry.fileNameLength + entry.extraFieldLength + 64 + entry.compressedSize;
+  let buffer = Buffer.allocUnsafe(guess);
+  const { bytesRead } = await archive.read(buffer, 0, guess, start);
+  const truncated = () =>
+    new ArchiveError('ARCHIVE_TRUNCATED', `zip archive is truncated inside ${JSON.stringify(raw)}`, { entry: raw });
+  if (bytesRead < LOCAL_HEADER_SIZE) throw truncated();
+  if (buffer.readUInt32LE(0) !== 0x04034b50) {
+    throw new ArchiveError('ARCHIVE_CORRUPT', `zip entry ${JSON.stringify(raw)} has no local file header`, {
+      entry: raw,
     });
+  }
+  const dataStart = LOCAL_HEADER_SIZE + buffer.readUInt16LE(26) + buffer.readUInt16LE(28);
+  const dataEnd = dataStart + entry.compressedSize;
+  if (dataEnd > guess) {
+    buffer = Buffer.allocUnsafe(entry.compressedSize);
+    const again = await archive.read(buffer, 0, entry.compressedSize, start + dataStart);
+    if (again.bytesRead < entry.compressedSize) throw truncated();
+    return buffer;
+  }
+  if (bytesRead < dataEnd) throw truncated();
+  return buffer.subarray(dataStart, dataEnd);
+}
+
+/** The entry's content, inflated (on the thread pool) and checked against its declared size and CRC-32. */
+async function readWholeEntry(archive: FileHandle, entry: yauzl.Entry, raw: string): Promise<Buffer> {
+  const stored = await readStoredBytes(archive, entry, raw);
+  let data: Buffer;
+  if (entry.compressionMethod === 0) {
+    data = stored;
+  } else {
+    try {
+      data = await inflateRawAsync(stored, { maxOutputLength: entry.uncompressedSize + 1 });
+    } catch (error) {
+      throw new ArchiveError('ARCHIVE_CORRUPT', `zip entry ${JSON.stringify(raw)} does not inflate`, {
+        entry: raw,
+        cause: error,
+      });
+    }
+  }
+  if (data.length !== entry.uncompressedSize || crc32(data) >>> 0 !== entry.crc32 >>> 0) {
+    throw new ArchiveError(
+      'ARCHIVE_CORRUPT',
+      `zip entry ${JSON.stringify(raw)} does not match its declared size and CRC-32`,
+      { entry: raw },
+    );
+  }
+  return data;
+}
+
+interface PendingFile {
+  destination: string;
+  mode: number;
+  mtime: Date;
+  data: Promise<Buffer>;
+}
+
+/** Writes a file, first removing a directory or symlink in the way (which forgets the verified parents). */
+async function writeWhole(target: SafeTarget, writer: FileWriter, file: PendingFile): Promise<void> {
+  const data = await file.data;
+  if (!writer.writeNow(file.destination, data, file.mode, file.mtime)) {
+    await target.clear(file.destination);
+    writer.writeNow(file.destination, data, file.mode, file.mtime);
+  }
+  await writer.yield();
+}
+
+async function extractZip(file: string, target: SafeTarget): Promise<void> {
+  const zip = await yauzl
+    .openPromise(file, { lazyEntries: true, autoClose: false, decodeStrings: false, validateEntrySizes: true })
+    .catch((error: unknown) => {
+      throw zipError(error);
+    });
+  const archive = await open(file, 'r');
+  const writer = new FileWriter();
+  // Entries are written in archive order; the next READ_AHEAD small ones are read and inflated meanwhile.
+  const pending: PendingFile[] = [];
+  const flush = async (keep = 0) => {
+    while (pending.length > keep) await writeWhole(target, writer, pending.shift() as PendingFile);
+  };
+  try {
+    for await (const entry of zip.eachEntry()) {
+      const utf8 = (entry.generalPurposeBitFlag & 0x800) !== 0;
+      const raw = (entry.fileName as unknown as Buffer).toString(utf8 ? 'utf8' : 'latin1');
+      const name = target.name(raw);
+      const unixMode = (entry.externalFileAttributes >>> 16) & 0xffff;
+      const kind = unixMode & 0o170000;
+      const isDirectory = raw.endsWith('/') || kind === 0o040000;
+      target.count(raw);
+      if (name === '') continue;
+      if (isDirectory) {
+        await flush();
+        await target.directory(name, unixMode & 0o777);
+        continue;
+      }
+      if (entry.isEncrypted() || (entry.compressionMethod !== 0 && entry.compressionMethod !== 8)) {
+        throw new ArchiveError(
+          'ARCHIVE_CORRUPT',
+          `zip entry ${JSON.stringify(raw)} is encrypted or uses compression method ${entry.compressionMethod}`,
+          { entry: raw },
+        );
+      }
+      // Declared sizes count before anything is written; yauzl and our CRC check hold entries to them.
+      target.addBytes(raw, entry.uncompressedSize);
+      if (kind === 0o120000) {
+        if (entry.uncompressedSize > 4096)
+          throw new ArchiveError('ARCHIVE_CORRUPT', `symlink ${JSON.stringify(raw)} target too long`, { entry: raw });
+        const linkTarget = (await readWholeEntry(archive, entry, raw)).toString('utf8');
+        await flush();
+        await target.symlink(name, linkTarget);
+        continue;
+      }
+      const destination = await target.parent(name);
+      const mode = unixMode & 0o777;
+      const mtime = entry.getLastModDate();
+      if (entry.compressedSize <= WHOLE_ENTRY_LIMIT && entry.uncompressedSize <= WHOLE_ENTRY_LIMIT) {
+        const data = readWholeEntry(archive, entry, raw);
+        data.catch(() => undefined); // awaited in order by flush(); a failure surfaces there
+        pending.push({ destination, mode, mtime, data });
+        await flush(READ_AHEAD);
+        continue;
+      }
+      await flush();
+      const stream = await zip.openReadStreamPromise(entry);
+      const read = () => stream.pipe(crcCheck(raw, entry.crc32));
+      try {
+        if (!(await writer.writeStream(destination, read, mode, mtime))) {
+          await target.clear(destination);
+          await writer.writeStream(destination, read, mode, mtime);
+        }
+      } finally {
+        stream.destroy();
+      }
+    }
+    await flush();
+  } catch (error) {
+    throw zipError(error);
   } finally {
-    if (zip.isOpen) zip.close();
+    zip.close();
+    await archive.close();
   }
 }
 
