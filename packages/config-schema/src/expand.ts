@@ -12,7 +12,7 @@ export function expandVariables(text: string, env: Readonly<Record<string, strin
 
 /**
  * A copy of the config with `url` and `token` of every runner expanded from `env`, as GitLab Runner does when it
- * loads the file (only those two keys). The CLI calls it with `process.env`; the parser never reads the environment.
+ * loads the file (only those two keys). The CLI calls it with the process environment; the parser never reads the environment.
  */
 export function expandCredentials<T extends Config>(config: T, env: Readonly<Record<string, string | undefined>>): T {
   if (!config.runners) return config;

@@ -251,7 +251,7 @@ async function serviceLogs(client: DockerClient, id: string): Promise<string> {
   }
 }
 
-/** GitLab's wait for services: any exposed port of each service accepting a TCP connection, dialled from here. */
+/** GitLab's wait for services: one of the exposed ports of each service accepting a TCP connection, dialled from here. */
 export async function waitForServices(options: {
   client: DockerClient;
   docker: DockerConfig;

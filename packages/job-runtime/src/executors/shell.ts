@@ -19,7 +19,7 @@ export interface ShellExecutorSettings {
   cacheDir: string;
   /** `[runners.custom_build_dir] enabled` (default false, as for SSH). */
   customBuildDir?: boolean | undefined;
-  /** The environment the job's processes start with (the library reads no `process.env`). Default: only PATH. */
+  /** The environment the job's processes start with (the library never reads the process environment). Default: only PATH. */
   env?: Readonly<Record<string, string>> | undefined;
   /** Time between SIGTERM and SIGKILL when a stage is stopped (default 5 s). */
   killGraceMs?: number | undefined;
