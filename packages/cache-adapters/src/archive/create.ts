@@ -8,6 +8,7 @@ import { create as createTar } from 'tar';
 import { ArchiveError } from '../errors.js';
 import type { SelectedEntry } from './select.js';
 import { zipStream } from './zip-writer.js';
+import { parallelGzip } from './parallel-gzip.js';
 
 export type CacheArchiveFormat = 'zip' | 'tar.gz';
 export type ArtifactArchiveFormat = 'zip' | 'gzip' | 'raw';
@@ -47,10 +48,8 @@ export function compressionLevel(name: string | undefined): number {
 function tarGzStream(root: string, entries: readonly SelectedEntry[], level: number): Readable {
   // node-tar reads names starting with `@` as archives to include; `./` keeps them plain.
   const names = entries.map((entry) => (entry.path.startsWith('@') ? `./${entry.path}` : entry.path));
-  return createTar(
-    { cwd: root, gzip: { level }, portable: true, noDirRecurse: true, follow: false },
-    names,
-  ) as unknown as Readable;
+  const tar = createTar({ cwd: root, portable: true, noDirRecurse: true, follow: false, jobs: 16 }, names);
+  return parallelGzip(tar as unknown as Readable, level);
 }
 
 /** GitLab's header encoding for gzip member names/comments: `e:` + URL escaping when non-ASCII or `%`. */

@@ -1,14 +1,13 @@
 import { createReadStream } from 'node:fs';
-import { chmod, type FileHandle, lstat, mkdir, open, realpath, rm, symlink, unlink } from 'node:fs/promises';
+import { chmod, type FileHandle, link, lstat, mkdir, open, realpath, rm, symlink, unlink } from 'node:fs/promises';
 import { dirname, isAbsolute, posix, relative, resolve, sep } from 'node:path';
-import { Transform } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { Readable, Transform } from 'node:stream';
 import { promisify } from 'node:util';
 import { crc32, createGunzip, inflateRaw } from 'node:zlib';
-import { Unpack } from 'tar';
 import yauzl from 'yauzl';
 import { ArchiveError } from '../errors.js';
 import { FileWriter } from './file-writer.js';
+import { readTar } from './tar-reader.js';
 
 const inflateRawAsync = promisify(inflateRaw);
 
@@ -196,6 +195,24 @@ class SafeTarget {
     await this.clear(destination);
     this.forget();
     await symlink(linkTarget, destination);
+  }
+
+  /** Creates a hard link entry to an earlier entry (checked first), replacing whatever is in the way. */
+  async hardLink(name: string, linkTarget: string): Promise<void> {
+    this.checkHardLink(name, linkTarget);
+    const source = await this.parent(this.name(linkTarget));
+    const destination = await this.parent(name);
+    await this.clear(destination);
+    try {
+      await link(source, destination);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      throw new ArchiveError(
+        'ARCHIVE_CORRUPT',
+        `hard link ${JSON.stringify(name)} points at ${JSON.stringify(linkTarget)}, which the archive does not hold`,
+        { entry: name, cause: error },
+      );
+    }
   }
 
   /** Removes a non-directory at the destination so that we never write through an existing link. */
@@ -396,57 +413,60 @@ async function extractZip(file: string, target: SafeTarget): Promise<void> {
   }
 }
 
-interface TarEntryLike {
-  path: string;
-  type: string;
-  size: number;
-  linkpath?: string;
-}
-
 async function extractTarGz(file: string, target: SafeTarget): Promise<void> {
-  let violation: ArchiveError | undefined;
-  const unpack = new Unpack({
-    cwd: target.root,
-    strict: true,
-    preserveOwner: false,
-    // Our checks run first: an entry that fails them is never handed to the writer.
-    filter: (path: string, entry: unknown) => {
-      if (violation) return false;
-      const tarEntry = entry as TarEntryLike;
-      try {
-        const name = target.name(path);
-        target.count(path, tarEntry.type === 'File' || tarEntry.type === 'OldFile' ? tarEntry.size : 0);
-        if (tarEntry.type === 'SymbolicLink') target.checkSymlink(name, tarEntry.linkpath ?? '');
-        else if (tarEntry.type === 'Link') target.checkHardLink(name, tarEntry.linkpath ?? '');
-        else if (!['File', 'OldFile', 'ContiguousFile', 'Directory', 'GNUDumpDir'].includes(tarEntry.type))
-          return false;
-        return name !== '';
-      } catch (error) {
-        violation = error as ArchiveError;
-        unpack.abort(violation);
-        return false;
-      }
-    },
-  });
+  const writer = new FileWriter();
+  const source = createReadStream(file);
+  const gunzip = createGunzip();
+  source.on('error', (error) => gunzip.destroy(error));
+  source.pipe(gunzip);
   try {
-    await pipeline(createReadStream(file), createGunzip(), unpack as unknown as NodeJS.WritableStream);
+    for await (const entry of readTar(gunzip)) {
+      const name = target.name(entry.path);
+      const isFile = entry.type === 'File' || entry.type === 'OldFile' || entry.type === 'ContiguousFile';
+      target.count(entry.path, isFile ? entry.size : 0);
+      if (name === '') continue;
+      const mode = entry.mode & 0o777;
+      if (entry.type === 'Directory' || entry.type === 'GNUDumpDir') {
+        await target.directory(name, mode);
+      } else if (entry.type === 'SymbolicLink') {
+        await target.symlink(name, entry.linkpath);
+      } else if (entry.type === 'Link') {
+        await target.hardLink(name, entry.linkpath);
+      } else if (isFile) {
+        const destination = await target.parent(name);
+        const mtime = entry.mtime ?? new Date();
+        if (entry.size <= WHOLE_ENTRY_LIMIT) {
+          const data = await entry.read();
+          if (!writer.writeNow(destination, data, mode, mtime)) {
+            await target.clear(destination);
+            writer.writeNow(destination, data, mode, mtime);
+          }
+          await writer.yield();
+        } else {
+          const read = () => Readable.from(entry.stream(), { objectMode: false });
+          if (!(await writer.writeStream(destination, read, mode, mtime))) {
+            await target.clear(destination);
+            await writer.writeStream(destination, read, mode, mtime);
+          }
+        }
+      }
+      // Devices, FIFOs and other special entries are skipped.
+    }
   } catch (error) {
-    if (violation) throw violation;
+    if (ArchiveError.isInstance(error)) throw error;
     const message = (error as Error).message ?? String(error);
     const code = (error as { code?: string }).code;
-    if (code === 'TAR_SYMLINK_ERROR') {
-      throw new ArchiveError('ARCHIVE_LINK_ESCAPE', `tar.gz entry would be written through a symlink: ${message}`, {
-        cause: error,
-      });
-    }
     const truncated = code === 'Z_BUF_ERROR' || /unexpected end of file|truncated/i.test(message);
+    if (!truncated && !code?.startsWith('Z_')) throw error;
     throw new ArchiveError(
       truncated ? 'ARCHIVE_TRUNCATED' : 'ARCHIVE_CORRUPT',
       `tar.gz archive is ${truncated ? 'truncated' : 'corrupt'}: ${message}`,
       { cause: error },
     );
+  } finally {
+    source.destroy();
+    gunzip.destroy();
   }
-  if (violation) throw violation;
 }
 
 /**
