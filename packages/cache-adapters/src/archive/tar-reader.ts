@@ -85,7 +85,15 @@ export async function* readTar(source: AsyncIterable<Buffer>): AsyncGenerator<Ta
     const block = await reader.read(BLOCK);
     if (block.length < BLOCK) throw truncated();
     if (block.every((byte) => byte === 0)) return;
-    const header = new Header(block, 0, extended, global);
+    let header: Header;
+    try {
+      header = new Header(block, 0, extended, global);
+    } catch (error) {
+      // node-tar's decoder throws plain errors on malformed number fields (`invalid base256 encoding`)
+      throw new ArchiveError('ARCHIVE_CORRUPT', 'tar.gz archive is corrupt: a tar header cannot be decoded', {
+        cause: error,
+      });
+    }
     if (!header.cksumValid) {
       throw new ArchiveError('ARCHIVE_CORRUPT', 'tar.gz archive is corrupt: a tar header fails its checksum');
     }
