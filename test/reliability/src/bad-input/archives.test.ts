@@ -195,6 +195,19 @@ describe('archives: extractArchive into a temporary directory', () => {
     await refused([{ ...entry, path: '../evil' }], 'ARCHIVE_PATH_TRAVERSAL');
     await refused([{ ...entry, path: 'ABSOLUTE' }], 'ARCHIVE_PATH_TRAVERSAL');
     await refused([{ ...entry, type: 'SymbolicLink', path: 'l', linkpath: 'ABSOLUTE' }], 'ARCHIVE_LINK_ESCAPE');
+    // a size field in base-256 form whose first byte is neither 0x80 nor 0xff: node-tar's decoder throws a plain
+    // Error ("invalid base256 encoding"); found by the byte fuzzer, now ARCHIVE_CORRUPT
+    const header = Buffer.alloc(512);
+    new Header({ path: 'a.txt', type: 'File', size: 1, mode: 0o644, mtime: new Date(0) }).encode(header, 0);
+    header.fill(0, 124, 136);
+    header[124] = 0x81;
+    let sum = 0;
+    for (let index = 0; index < 512; index += 1) sum += index >= 148 && index < 156 ? 32 : (header[index] as number);
+    header.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 'latin1');
+    const file = join(base, 'base256.tar.gz');
+    await writeFile(file, gzipSync(Buffer.concat([header, Buffer.alloc(1536)])));
+    await expect(extractArchive({ file, target })).rejects.toMatchObject({ code: 'ARCHIVE_CORRUPT' });
+    await rm(file);
   });
 
   it('byte-mutated zip and tar.gz archives extract or fail with ArchiveError, writing nothing outside', async () => {
