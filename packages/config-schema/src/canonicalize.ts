@@ -11,7 +11,8 @@ import { isTable, nodeInfo, type NodeInfo } from './schema/types.js';
  */
 
 type TableInfo = Extract<NodeInfo, { kind: 'table' }>;
-type Issue = Omit<ConfigIssue, 'line' | 'column'> & { segments: PathSegment[] };
+/** `spelling`: the key as written, when it differs from the path's canonical last segment (for the line). */
+type Issue = Omit<ConfigIssue, 'line' | 'column'> & { segments: PathSegment[]; spelling?: string };
 
 const lowerIndexes = new WeakMap<TableInfo, Map<string, string>>();
 
@@ -145,6 +146,7 @@ function walkTable(raw: Record<string, unknown>, info: TableInfo, path: PathSegm
         severity: 'error',
         code: 'duplicate_key',
         segments,
+        spelling: key,
         message: `${JSON.stringify(earlier)} and ${JSON.stringify(key)} are the same key written twice (keys match case-insensitively); GitLab Runner would pick one at random — keep only one`,
       });
       continue;

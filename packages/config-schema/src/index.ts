@@ -1,4 +1,12 @@
-export { parseConfig, validateConfig, type ParsedConfig, type ParseOptions, type ValidationResult } from './parse.js';
+export {
+  parseConfig,
+  validateConfig,
+  type DisabledRunner,
+  type ParsedConfig,
+  type ParseOptions,
+  type ValidateOptions,
+  type ValidationResult,
+} from './parse.js';
 export { ConfigSchemaError, ConfigValidationError, ConfigWriteError, type ConfigSchemaErrorCode } from './errors.js';
 export { formatPath, sortIssues, type ConfigIssue, type IssueCode, type Severity, type PathSegment } from './issues.js';
 export { CONFIG_DEFAULTS } from './defaults.js';

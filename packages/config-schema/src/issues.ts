@@ -19,7 +19,8 @@ export type IssueCode =
   | 'legacy_ci_url'
   | 'duration_as_integer'
   | 'concurrent_below_runners'
-  | 'unknown_cache_type';
+  | 'unknown_cache_type'
+  | 'runner_disabled';
 
 export type Severity = 'error' | 'warning';
 

@@ -10,8 +10,11 @@ export interface Position {
   column: number;
 }
 
+/** Every place a path is written, in text order, with the spelling of its last key (case variants differ). */
+type Places = Map<string, { position: Position; spelling: PathSegment | undefined }[]>;
+
 export class Locator {
-  readonly #positions = new Map<string, Position>();
+  readonly #positions: Places = new Map();
 
   constructor(text: string) {
     try {
@@ -21,11 +24,16 @@ export class Locator {
     }
   }
 
-  /** Position of the path, or of its closest located parent. */
-  find(segments: readonly PathSegment[]): Position | undefined {
+  /**
+   * Position of the path, or of its closest located parent. With `spelling`, the place where the path's last key is
+   * written exactly so (a case variant such as `Image` beside `image`); otherwise the first place.
+   */
+  find(segments: readonly PathSegment[], spelling?: string): Position | undefined {
     for (let length = segments.length; length > 0; length--) {
-      const found = this.#positions.get(formatPath(segments.slice(0, length)).toLowerCase());
-      if (found) return found;
+      const places = this.#positions.get(formatPath(segments.slice(0, length)).toLowerCase());
+      if (!places) continue;
+      const exact = length === segments.length && spelling !== undefined;
+      return ((exact ? places.find((place) => place.spelling === spelling) : undefined) ?? places[0])?.position;
     }
     return undefined;
   }
@@ -41,7 +49,7 @@ class Scanner {
 
   constructor(
     private readonly text: string,
-    private readonly positions: Map<string, Position>,
+    private readonly positions: Places,
   ) {}
 
   run(): void {
@@ -81,7 +89,10 @@ class Scanner {
 
   #record(path: PathSegment[], position: Position): void {
     const key = formatPath(path).toLowerCase();
-    if (!this.positions.has(key)) this.positions.set(key, position);
+    const spelling = path[path.length - 1];
+    const places = this.positions.get(key);
+    if (!places) this.positions.set(key, [{ position, spelling }]);
+    else if (!places.some((place) => place.spelling === spelling)) places.push({ position, spelling });
   }
 
   #recordPrefixes(base: PathSegment[], keys: string[], position: Position): void {
