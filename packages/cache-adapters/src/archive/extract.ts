@@ -1,4 +1,4 @@
-import { createReadStream } from 'node:fs';
+import { createReadStream, read as fsRead } from 'node:fs';
 import { chmod, type FileHandle, link, lstat, mkdir, open, realpath, rm, symlink, unlink } from 'node:fs/promises';
 import { dirname, isAbsolute, posix, relative, resolve, sep } from 'node:path';
 import { Readable, Transform } from 'node:stream';
@@ -337,13 +337,69 @@ async function writeWhole(target: SafeTarget, writer: FileWriter, file: PendingF
   await writer.yield();
 }
 
+/** Central directory reads served from 256 KiB blocks (yauzl reads each record with two small reads). */
+const READ_BLOCK = 256 * 1024;
+
+class BlockReader extends yauzl.RandomAccessReader {
+  private block: { start: number; data: Buffer } | undefined;
+  constructor(
+    private readonly fd: number,
+    private readonly size: number,
+  ) {
+    super();
+  }
+
+  override _readStreamForRange(start: number, end: number): Readable {
+    return createReadStream('', { fd: this.fd, start, end: end - 1, autoClose: false });
+  }
+
+  override read(
+    buffer: Buffer,
+    offset: number,
+    length: number,
+    position: number,
+    callback: (error: Error | null) => void,
+  ): void {
+    const serve = () => {
+      const block = this.block as { start: number; data: Buffer };
+      block.data.copy(buffer, offset, position - block.start, position - block.start + length);
+      callback(null);
+    };
+    const cached = this.block;
+    if (cached && position >= cached.start && position + length <= cached.start + cached.data.length) {
+      serve();
+      return;
+    }
+    if (length > READ_BLOCK) {
+      fsRead(this.fd, buffer, offset, length, position, (error, bytesRead) =>
+        callback(error ?? (bytesRead < length ? new Error('unexpected EOF') : null)),
+      );
+      return;
+    }
+    const data = Buffer.allocUnsafe(Math.min(READ_BLOCK, Math.max(length, this.size - position)));
+    fsRead(this.fd, data, 0, data.length, position, (error, bytesRead) => {
+      if (error) return callback(error);
+      if (bytesRead < length) return callback(new Error('unexpected EOF'));
+      this.block = { start: position, data: data.subarray(0, bytesRead) };
+      serve();
+    });
+  }
+}
+
 async function extractZip(file: string, target: SafeTarget): Promise<void> {
+  const archive = await open(file, 'r');
+  const { size } = await archive.stat();
   const zip = await yauzl
-    .openPromise(file, { lazyEntries: true, autoClose: false, decodeStrings: false, validateEntrySizes: true })
-    .catch((error: unknown) => {
+    .fromRandomAccessReaderPromise(new BlockReader(archive.fd, size), size, {
+      lazyEntries: true,
+      autoClose: false,
+      decodeStrings: false,
+      validateEntrySizes: true,
+    })
+    .catch(async (error: unknown) => {
+      await archive.close();
       throw zipError(error);
     });
-  const archive = await open(file, 'r');
   const writer = new FileWriter();
   // Entries are written in archive order; the next READ_AHEAD small ones are read and inflated meanwhile.
   const pending: PendingFile[] = [];
