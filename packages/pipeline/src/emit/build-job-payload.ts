@@ -9,6 +9,7 @@ import {
 import { PipelineError } from '../errors.js';
 import type { PlannedJob } from '../plan/planned-job.js';
 import type { CacheConfig, ImageConfig, ServiceConfig } from '../types.js';
+import { expandPayloadVariables } from '../variables/expand-payload.js';
 import { type PayloadVariable, pipelinePredefinedVariables, slugify, variable } from '../variables/predefined.js';
 
 /** A job whose artifacts this job downloads (api-spec §5.14). */
@@ -199,14 +200,16 @@ export function buildWireJobPayload(job: PlannedJob, context: JobPayloadContext)
     configPath: facts.configPath,
   });
   if (facts.pipeline.name) pipelineVariables.push(variable('CI_PIPELINE_NAME', facts.pipeline.name));
-  const variables: PayloadVariable[] = [
+  const written: PayloadVariable[] = [
     ...pipelineVariables.filter((v) => v.key === 'CI_PIPELINE_ID'),
     ...jobVariables,
     ...pipelineVariables.filter((v) => v.key !== 'CI_PIPELINE_ID'),
     ...job.variables,
     ...facts.callerVariables,
   ];
-  if (!repoUrl) variables.push(variable('GIT_STRATEGY', 'none'));
+  if (!repoUrl) written.push(variable('GIT_STRATEGY', 'none'));
+  // GitLab sends values with references between variables already expanded (api-spec §5.5).
+  const variables = expandPayloadVariables(written);
 
   const byName = new Map(variables.map((v) => [v.key, v]));
   // GitLab expands image and service names on the server, against the job's variables.
