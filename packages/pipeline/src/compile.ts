@@ -1,7 +1,8 @@
 import { readdir, readFile as readFileFs } from 'node:fs/promises';
 import { basename, join, relative, resolve, sep } from 'node:path';
 import { PipelineConfigError, type PipelineIssue } from './errors.js';
-import { type GitFacts, ZERO_SHA } from './git/read-git-facts.js';
+import { filesCommitsDigest, filesContentDigest } from './git/cache-key.js';
+import { createGitRunner, type GitFacts, type GitRunner, ZERO_SHA } from './git/read-git-facts.js';
 import { type ListFiles, loadConfig, type ReadFile } from './normalize/include.js';
 import { Collector, normalizeConfig } from './normalize/normalize.js';
 import { planPipeline } from './plan/plan.js';
@@ -48,6 +49,17 @@ export interface CompilePipelineOptions {
   pipeline?: Partial<PipelineInfo>;
   /** GitLab's URL as jobs see it (CI_SERVER_URL); default `http://127.0.0.1`. */
   serverUrl?: string;
+  /**
+   * Whether the ref is protected: `CI_COMMIT_REF_PROTECTED` (also in `rules:if`), and the default of the payloads'
+   * `git_info.protected` and cache key suffix. Default false.
+   */
+  protectedRef?: boolean;
+  /**
+   * Runs git in the checkout, to compute `cache:key:files` / `files_commits` keys as GitLab does. Default: a runner
+   * for `projectDir` when `gitFacts` is given. Without either, such keys are `default` (or the payload context's
+   * `cacheKeyForFiles`).
+   */
+  git?: GitRunner;
 }
 
 export type CompileResult =
@@ -169,11 +181,19 @@ export async function compilePipeline(options: CompilePipelineOptions): Promise<
     configPath: fileName,
     callerVariables: callerVariables(options.variables),
   };
+  if (options.protectedRef !== undefined) facts.protectedRef = options.protectedRef;
   const needsFiles =
     normalized.config.jobs.some((j) => j.rules?.some((r) => r.exists)) ||
     normalized.config.workflow.rules?.some((r) => r.exists);
   const projectFiles = needsFiles && listFiles ? await listFiles() : [];
-  const predefinedVariables = pipelinePredefinedVariables({ git, project, pipeline, serverUrl, configPath: fileName });
+  const predefinedVariables = pipelinePredefinedVariables({
+    git,
+    project,
+    pipeline,
+    serverUrl,
+    configPath: fileName,
+    protectedRef: options.protectedRef ?? false,
+  });
   const issues = new Collector(loaded.loaded);
   const planInput: Parameters<typeof planPipeline>[0] = {
     config: normalized.config,
@@ -189,5 +209,39 @@ export async function compilePipeline(options: CompilePipelineOptions): Promise<
     pipeline.name = planned.pipeline.name;
     predefinedVariables.push(variable('CI_PIPELINE_NAME', planned.pipeline.name));
   }
+  const gitRunner =
+    options.git ?? (options.gitFacts && options.projectDir ? createGitRunner(options.projectDir) : undefined);
+  if (gitRunner && git.sha !== ZERO_SHA) await computeCacheKeys(planned.pipeline, gitRunner, git.sha);
   return { ok: true, pipeline: planned.pipeline };
+}
+
+/**
+ * Fills `digest` of every `cache:key:files` / `files_commits` key from the commit, as GitLab does when it creates
+ * the pipeline. A git failure leaves the key without a digest (the payload then falls back to `default`).
+ */
+async function computeCacheKeys(pipeline: CompiledPipeline, git: GitRunner, sha: string): Promise<void> {
+  const digests = new Map<string, Promise<string | undefined>>();
+  const digest = (kind: 'content' | 'commits', files: readonly string[]) => {
+    const id = JSON.stringify([kind, files]);
+    let found = digests.get(id);
+    if (!found) {
+      const compute = kind === 'content' ? filesContentDigest : filesCommitsDigest;
+      found = compute(git, sha, files).catch(() => undefined);
+      digests.set(id, found);
+    }
+    return found;
+  };
+  for (const job of pipeline.jobs) {
+    for (const [index, cache] of job.cache.entries()) {
+      if (typeof cache.key === 'string') continue;
+      const value =
+        cache.key.files.length > 0
+          ? await digest('content', cache.key.files)
+          : cache.key.filesCommits && cache.key.filesCommits.length > 0
+            ? await digest('commits', cache.key.filesCommits)
+            : undefined;
+      // Planned jobs may share a cache object (parallel instances): replace it rather than mutate it.
+      if (value !== undefined) job.cache[index] = { ...cache, key: { ...cache.key, digest: value } };
+    }
+  }
 }

@@ -49,8 +49,12 @@ export interface ArtifactsConfig {
 }
 
 export interface CacheConfig {
-  /** A literal key, or `key: {files, prefix}` to be computed from file contents. */
-  key: string | { files: string[]; prefix?: string };
+  /**
+   * A literal key, or `key: {files | files_commits, prefix}` computed from the repository: `digest` is GitLab's
+   * SHA-1 over the files' blob ids (`files`) or their last commits (`filesCommits`), or `default` when none is
+   * found; absent when the pipeline was compiled without a git checkout.
+   */
+  key: string | { files: string[]; filesCommits?: string[]; prefix?: string; digest?: string };
   paths: string[];
   untracked: boolean;
   policy: 'pull-push' | 'pull' | 'push';

@@ -40,11 +40,17 @@ export interface JobPayloadContext {
   projectTimeout?: number;
   /** Project's git depth when the job sets no GIT_DEPTH (default 20). */
   gitDepth?: number;
-  /** Whether the ref is protected (cache key suffix, `git_info.protected`); default false. */
+  /**
+   * Whether the ref is protected (`CI_COMMIT_REF_PROTECTED`, cache key suffix, `git_info.protected`); defaults to
+   * the compiled pipeline's `protectedRef`, else false.
+   */
   protectedRef?: boolean;
   /** Append GitLab's `-protected` / `-non_protected` suffix to cache keys (default true). */
   cacheKeySuffix?: boolean;
-  /** The key for `cache:key:files` (GitLab: a sha of the files' last commits); default `default`. */
+  /**
+   * The key for `cache:key:files` / `files_commits` without its prefix. Default: the digest compilePipeline
+   * computed from the git checkout (GitLab's format), else `default`.
+   */
   cacheKeyForFiles?: (files: readonly string[]) => string;
   /** Registry credentials to send. */
   credentials?: readonly { type?: string; url: string; username: string; password: string }[];
@@ -133,15 +139,20 @@ function artifacts(job: PlannedJob): JobPayloadInput['artifacts'] {
   return out.length > 0 ? out : null;
 }
 
-function cacheKey(cache: CacheConfig, context: JobPayloadContext): { key: string; fallback: string[] } {
+function cacheKey(
+  cache: CacheConfig,
+  context: JobPayloadContext,
+  protectedRef: boolean,
+): { key: string; fallback: string[] } {
   let key: string;
   if (typeof cache.key === 'string') key = cache.key;
   else {
-    const computed = context.cacheKeyForFiles ? context.cacheKeyForFiles(cache.key.files) : 'default';
+    const files = cache.key.files.length > 0 ? cache.key.files : (cache.key.filesCommits ?? []);
+    const computed = context.cacheKeyForFiles ? context.cacheKeyForFiles(files) : (cache.key.digest ?? 'default');
     key = cache.key.prefix ? `${cache.key.prefix}-${computed}` : computed;
   }
   if (context.cacheKeySuffix === false) return { key, fallback: cache.fallbackKeys };
-  const suffix = context.protectedRef && !cache.unprotect ? '-protected' : '-non_protected';
+  const suffix = protectedRef && !cache.unprotect ? '-protected' : '-non_protected';
   return { key: key + suffix, fallback: cache.fallbackKeys.map((k) => k + suffix) };
 }
 
@@ -171,6 +182,7 @@ export function buildWireJobPayload(job: PlannedJob, context: JobPayloadContext)
   const projectUrl = `${serverUrl}/${project.path}`;
   const timeout = job.timeout ?? context.projectTimeout ?? 3600;
   const repoUrl = context.repoUrl ?? null;
+  const protectedRef = context.protectedRef ?? facts.protectedRef ?? false;
 
   const jobVariables: PayloadVariable[] = [
     variable('CI_JOB_ID', String(context.jobId)),
@@ -198,6 +210,7 @@ export function buildWireJobPayload(job: PlannedJob, context: JobPayloadContext)
     pipeline: { ...facts.pipeline, id: pipelineId },
     serverUrl,
     configPath: facts.configPath,
+    protectedRef,
   });
   if (facts.pipeline.name) pipelineVariables.push(variable('CI_PIPELINE_NAME', facts.pipeline.name));
   const written: PayloadVariable[] = [
@@ -256,7 +269,7 @@ export function buildWireJobPayload(job: PlannedJob, context: JobPayloadContext)
       refspecs: refspecs(pipelineId, facts.git.ref, facts.git.refType, depth),
       depth,
       repo_object_format: facts.git.objectFormat,
-      protected: context.protectedRef ?? false,
+      protected: protectedRef,
     },
     runner_info: { timeout, runner_session_url: null, uuid: null },
     variables,
@@ -266,7 +279,7 @@ export function buildWireJobPayload(job: PlannedJob, context: JobPayloadContext)
     services: job.services.map((s) => service(s, expand)),
     artifacts: artifacts(job),
     cache: job.cache.map((cache) => {
-      const { key, fallback } = cacheKey(cache, context);
+      const { key, fallback } = cacheKey(cache, context, protectedRef);
       return {
         key,
         untracked: cache.untracked,

@@ -131,3 +131,25 @@ describe('job payloads', () => {
     expect(payload.git_info.repo_url).toBe('');
   });
 });
+
+describe('the protected-ref context', () => {
+  it('sets CI_COMMIT_REF_PROTECTED and git_info.protected from the compile option, overridable per payload', async () => {
+    const result = await compilePipeline({ yaml: 'job:\n  script: echo\n', protectedRef: true });
+    if (!result.ok) throw result.error;
+    const job = result.pipeline.jobs[0]!;
+    const protectedOf = (payload: ReturnType<typeof buildWireJobPayload>) => [
+      payload.variables?.filter((v) => v.key === 'CI_COMMIT_REF_PROTECTED').map((v) => v.value),
+      payload.git_info?.protected,
+    ];
+    expect(protectedOf(buildWireJobPayload(job, { jobId: 1, jobToken: 't' }))).toEqual([['true'], true]);
+    expect(protectedOf(buildWireJobPayload(job, { jobId: 1, jobToken: 't', protectedRef: false }))).toEqual([
+      ['false'],
+      false,
+    ]);
+    const plain = await compilePipeline({ yaml: 'job:\n  script: echo\n' });
+    if (!plain.ok) throw plain.error;
+    expect(
+      protectedOf(buildWireJobPayload(plain.pipeline.jobs[0]!, { jobId: 1, jobToken: 't', protectedRef: true })),
+    ).toEqual([['true'], true]);
+  });
+});

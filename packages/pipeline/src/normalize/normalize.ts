@@ -705,12 +705,15 @@ function parseCache(value: unknown, issues: Collector, path: (string | number)[]
         }
         cache.key = literal;
       } else if (isPlainObject(entry.key)) {
-        const files = stringList(
-          entry.key.files,
-          issues,
-          [...at, 'key', 'files'],
-          'should be an array of one or two file paths',
-        );
+        const files =
+          entry.key.files === undefined && entry.key.files_commits !== undefined
+            ? undefined
+            : stringList(
+                entry.key.files,
+                issues,
+                [...at, 'key', 'files'],
+                'should be an array of one or two file paths',
+              );
         if (files && (files.length < 1 || files.length > 2)) {
           issues.add(
             'PIPELINE_KEY_INVALID',
@@ -719,6 +722,25 @@ function parseCache(value: unknown, issues: Collector, path: (string | number)[]
           );
         }
         cache.key = { files: files ?? [] };
+        if (entry.key.files_commits !== undefined) {
+          const commits = stringList(
+            entry.key.files_commits,
+            issues,
+            [...at, 'key', 'files_commits'],
+            'should be an array of one or two file paths',
+          );
+          if (commits && (commits.length < 1 || commits.length > 2)) {
+            issues.add(
+              'PIPELINE_KEY_INVALID',
+              [...at, 'key', 'files_commits'],
+              `should list one or two files, got ${commits.length}`,
+            );
+          }
+          if (files && entry.key.files !== undefined) {
+            issues.add('PIPELINE_KEY_INVALID', [...at, 'key'], 'files and files_commits cannot be used together');
+          }
+          cache.key.filesCommits = commits ?? [];
+        }
         if (typeof entry.key.prefix === 'string') cache.key.prefix = entry.key.prefix;
       } else
         issues.add(

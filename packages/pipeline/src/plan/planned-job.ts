@@ -28,6 +28,8 @@ export interface PipelineFacts {
   configPath: string;
   /** Caller variables (pipeline/project variables): they win over every YAML variable. */
   callerVariables: PayloadVariable[];
+  /** Whether the pipeline's ref is protected (`CI_COMMIT_REF_PROTECTED`); payloads may override it. */
+  protectedRef?: boolean;
 }
 
 /** One job of the compiled pipeline, ready to be scheduled and turned into a payload. */

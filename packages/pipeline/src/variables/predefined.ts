@@ -70,6 +70,8 @@ export function pipelinePredefinedVariables(input: {
   pipeline: PipelineInfo;
   serverUrl: string;
   configPath: string;
+  /** `CI_COMMIT_REF_PROTECTED`; default false. */
+  protectedRef?: boolean;
 }): PayloadVariable[] {
   const { git, project, pipeline, serverUrl } = input;
   const server = new URL(serverUrl);
@@ -124,7 +126,7 @@ export function pipelinePredefinedVariables(input: {
     variable('CI_COMMIT_DESCRIPTION', description),
     variable('CI_COMMIT_AUTHOR', git.author),
     variable('CI_COMMIT_TIMESTAMP', git.timestamp),
-    variable('CI_COMMIT_REF_PROTECTED', 'false'),
+    variable('CI_COMMIT_REF_PROTECTED', input.protectedRef ? 'true' : 'false'),
   );
   return vars;
 }
