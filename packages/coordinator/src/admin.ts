@@ -107,6 +107,13 @@ export async function handleAdmin(
           core.cancelJob(job.id, query.get('force') === 'true');
           return sendJson(response, 200, jobView(job, core.store.trace(job.id).read()));
         }
+        if (method === 'POST' && action === 'play') {
+          const played = core.pipelineDriver?.play?.(job.id) ?? { error: 'pipelines are not available', status: 404 };
+          if ('error' in played) {
+            return sendJson(response, played.status, { error: played.error, code: 'COORDINATOR_INVALID_REQUEST' });
+          }
+          return sendJson(response, 200, jobView(job, core.store.trace(job.id).read()));
+        }
         if (method === 'PUT' && action === 'status') {
           const status = isObject(json) ? json.status : undefined;
           if (typeof status !== 'string' || !(JOB_STATUSES as readonly string[]).includes(status)) {

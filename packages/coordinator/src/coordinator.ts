@@ -74,6 +74,8 @@ export interface Coordinator extends AsyncDisposable {
   /** The stored trace bytes. */
   trace(id: number): Buffer;
   cancelJob(id: number, options?: { force?: boolean }): JobView;
+  /** Plays a manual (or delayed) job of a pipeline, as GitLab's play button does; it becomes pending. */
+  playJob(id: number): JobView;
   setJobStatus(id: number, status: JobStatus): JobView;
   inject(fault: Fault | readonly Fault[]): void;
   clearFaults(): void;
@@ -162,6 +164,17 @@ export function wrap(core: CoordinatorCore): Coordinator {
     trace: (id) => Buffer.from(core.store.trace(id).read()),
     cancelJob: (id, cancelOptions = {}) => {
       core.cancelJob(id, cancelOptions.force === true);
+      return view(id);
+    },
+    playJob: (id) => {
+      requireJob(id);
+      const played = core.pipelineDriver?.play?.(id) ?? { error: 'pipelines are not available', status: 404 };
+      if ('error' in played) {
+        throw new CoordinatorError(
+          played.status === 404 ? 'COORDINATOR_NOT_FOUND' : 'COORDINATOR_INVALID_REQUEST',
+          played.error,
+        );
+      }
       return view(id);
     },
     setJobStatus: (id, status) => {

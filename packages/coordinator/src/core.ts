@@ -82,6 +82,16 @@ export interface PipelineHooks {
 /** What `POST /-/pipelines` is wired to once @runnerkit/pipeline is available. */
 export interface PipelineDriver {
   create(body: Record<string, unknown>): Promise<PipelineView | { error: string }>;
+  /** Plays a manual (or delayed) job of a pipeline, as GitLab's play button does. */
+  play?(jobId: number): { ok: true } | { error: string; status: 400 | 404 };
+  /** Releases what the driver holds (temporary repositories); called by `close()`. */
+  close?(): Promise<void>;
+}
+
+/** A repository served for one pipeline: a temporary mirror of its `project_dir`. */
+export interface PipelineRepository {
+  projectPath: string;
+  directory: string;
 }
 
 const PROCESSING_BODY_LIMIT = 8 * 1024 * 1024;
@@ -111,6 +121,8 @@ export class CoordinatorCore {
   pipelineDriver: PipelineDriver | null = null;
   /** Repositories served over git smart HTTP: project path (`local/<name>`) → directory. */
   readonly projects = new Map<string, string>();
+  /** Per-pipeline mirrors served instead of `projects` to that pipeline's jobs: pipeline id → mirror. */
+  readonly pipelineRepositories = new Map<number, PipelineRepository>();
   url = '';
   private sequence = 0;
   private server: Server | null = null;
@@ -355,6 +367,7 @@ export class CoordinatorCore {
     for (const id of [...this.waiters.keys()]) this.wake(id);
     this.store.save();
     const server = this.server;
+    await this.pipelineDriver?.close?.();
     if (this.temporaryRoot) rmSync(this.temporaryRoot, { recursive: true, force: true });
     if (!server) return;
     this.server = null;

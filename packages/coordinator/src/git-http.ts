@@ -27,8 +27,11 @@ export function serveGit(
 ) {
   const match = /^\/(.+?)\.git(\/.*)?$/.exec(path);
   const projectPath = match?.[1];
-  const directory = projectPath === undefined ? undefined : core.projects.get(projectPath);
-  if (!match || !directory) {
+  const known =
+    projectPath !== undefined &&
+    (core.projects.has(projectPath) ||
+      [...core.pipelineRepositories.values()].some((repository) => repository.projectPath === projectPath));
+  if (!match || !known) {
     request.resume();
     return sendText(response, 404, 'Not Found\n');
   }
@@ -44,7 +47,15 @@ export function serveGit(
     request.resume();
     return unauthorized(response);
   }
-  // The checkout's parent is the CGI's project root; `git http-backend` finds `<name>/.git` itself.
+  // A pipeline's jobs fetch from its own mirror (which holds refs/pipelines/<id>); others from the served checkout.
+  const mirror = job.pipelineId === null ? undefined : core.pipelineRepositories.get(job.pipelineId);
+  const directory = mirror?.projectPath === projectPath ? mirror.directory : core.projects.get(projectPath);
+  if (directory === undefined) {
+    request.resume();
+    return sendText(response, 404, 'Not Found\n');
+  }
+  // The repository's parent is the CGI's project root; `git http-backend` finds `<name>/.git` (a checkout) or
+  // `<name>.git` (a bare mirror) itself.
   const env: Record<string, string> = {
     PATH: core.options.gitPath,
     GIT_PROJECT_ROOT: dirname(directory),

@@ -1,6 +1,6 @@
 import { execFile, execFileSync } from 'node:child_process';
 import { promisify } from 'node:util';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -21,14 +21,32 @@ test:
 
 let coordinator: Coordinator;
 let scratch: string;
+let temporary: string;
 beforeEach(async () => {
-  coordinator = await createCoordinator();
   scratch = mkdtempSync(join(tmpdir(), 'coordinator-pipeline-test-'));
+  temporary = mkdtempSync(join(tmpdir(), 'coordinator-pipeline-tmp-'));
+  coordinator = await createCoordinator({ temporaryDirectory: temporary });
 });
 afterEach(async () => {
   await coordinator.close();
   rmSync(scratch, { recursive: true, force: true });
+  rmSync(temporary, { recursive: true, force: true });
 });
+
+/** The per-pipeline mirrors the coordinator holds in its temporary directory (`<pipeline id>/<name>.git`). */
+function mirrors(): string[] {
+  const roots = readdirSync(temporary).filter((name) => name.startsWith('runnerkit-coordinator-repos-'));
+  return roots.flatMap((root) =>
+    readdirSync(join(temporary, root)).flatMap((id) =>
+      readdirSync(join(temporary, root, id)).map((name) => `${id}/${name}`),
+    ),
+  );
+}
+
+async function eventually(check: () => boolean) {
+  for (let i = 0; i < 100 && !check(); i++) await new Promise((resolve) => setTimeout(resolve, 20));
+  return check();
+}
 
 const git = (cwd: string, ...args: string[]) =>
   execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@example.com', ...args], { cwd, encoding: 'utf8' });
@@ -120,10 +138,18 @@ describe('POST /-/pipelines', () => {
       'running',
       'created',
     ]);
+    // Served from a temporary mirror holding the pipeline ref: the user's checkout is left untouched.
+    expect(mirrors()).toEqual(['1/hello.git']);
+    expect(git(project, 'for-each-ref', 'refs/pipelines').trim()).toBe('');
+    expect(git(clone, 'rev-parse', 'refs/pipelines/1').trim()).toBe(sha);
     await finish(build, 'success');
     const test = await takeJob(runner.token);
     expect(test.job_info.name).toBe('test');
     await finish(test, 'failed');
+    // The pipeline is over: its mirror is gone, and the checkout still has no pipeline ref.
+    expect(await eventually(() => mirrors().length === 0)).toBe(true);
+    expect(git(project, 'for-each-ref', 'refs/pipelines').trim()).toBe('');
+    expect(git(project, 'status', '--porcelain').trim()).toBe('');
     const done = (await admin('GET', '/-/pipelines/1')).json;
     expect(done).toMatchObject({ status: 'failed', jobs: [{ status: 'success' }, { status: 'failed' }] });
     expect((await admin('GET', `/-/jobs/${test.id}`)).json).toMatchObject({
@@ -131,6 +157,64 @@ describe('POST /-/pipelines', () => {
       failure_reason: 'script_failure',
       exit_code: 2,
     });
+  });
+
+  it('plays a manual job through the scheduler (POST /-/jobs/:id/play), keeping its job id', async () => {
+    const runner = coordinator.createRunner();
+    const yaml = `
+build:
+  stage: build
+  script: [echo build]
+deploy:
+  stage: deploy
+  when: manual
+  script: [echo deploy]
+`;
+    const created = await admin('POST', '/-/pipelines', { yaml });
+    expect(created.status).toBe(201);
+    const [build, deploy] = created.json.jobs as { id: number; name: string; status: string }[];
+    // As in GitLab, the manual job is `created` until its stage is reached; neither job is playable yet.
+    expect([build?.status, deploy?.status]).toEqual(['pending', 'created']);
+    expect((await admin('POST', `/-/jobs/${build?.id}/play`)).status).toBe(400);
+    expect((await admin('POST', `/-/jobs/${deploy?.id}/play`)).status).toBe(400);
+    const buildJob = await takeJob(runner.token);
+    await finish(buildJob, 'success');
+    // An optional manual job (allow_failure defaults to true) does not hold the pipeline, as in GitLab.
+    expect((await admin('GET', '/-/pipelines/1')).json).toMatchObject({
+      status: 'success',
+      jobs: [{ status: 'success' }, { status: 'manual' }],
+    });
+
+    const played = await admin('POST', `/-/jobs/${deploy?.id}/play`);
+    expect(played.status).toBe(200);
+    expect(played.json).toMatchObject({ id: deploy?.id, name: 'deploy', status: 'pending' });
+    const again = await admin('POST', `/-/jobs/${deploy?.id}/play`);
+    expect(again).toMatchObject({ status: 400, json: { code: 'COORDINATOR_INVALID_REQUEST' } });
+    expect(again.json.error).toMatch(/cannot be played/);
+    const deployJob = await takeJob(runner.token);
+    expect(deployJob).toMatchObject({ id: deploy?.id, job_info: { name: 'deploy' } });
+    await finish(deployJob, 'success');
+    expect((await admin('GET', '/-/pipelines/1')).json).toMatchObject({
+      status: 'success',
+      jobs: [{ status: 'success' }, { status: 'success' }],
+    });
+    expect((await admin('POST', '/-/jobs/999/play')).status).toBe(404);
+    const lone = coordinator.createJob({ steps: [] });
+    expect((await admin('POST', `/-/jobs/${lone.id}/play`)).status).toBe(400);
+    expect(() => coordinator.playJob(lone.id)).toThrow(/cannot be played/);
+  });
+
+  it('does not leave mirrors behind when closed with a pipeline still running', async () => {
+    const project = join(scratch, 'busy');
+    execFileSync('git', ['init', '-q', '-b', 'main', project]);
+    writeFileSync(join(project, 'README'), 'busy\n');
+    git(project, 'add', 'README');
+    git(project, 'commit', '-q', '-m', 'first');
+    expect((await admin('POST', '/-/pipelines', { yaml: YAML, project_dir: project })).status).toBe(201);
+    expect(mirrors()).toEqual(['1/busy.git']);
+    await coordinator.close();
+    expect(readdirSync(temporary)).toEqual([]);
+    expect(existsSync(join(project, '.git', 'refs', 'pipelines'))).toBe(false);
   });
 
   it('gives jobs GIT_STRATEGY none without a project directory', async () => {

@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
-import { resolve } from 'node:path';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { basename, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import type { JobStatus } from '@runnerkit/job-spec';
 import {
@@ -11,6 +12,7 @@ import {
   type GitFacts,
   readGitFacts,
   type Scheduler,
+  PipelineError,
   buildWireJobPayload,
 } from '@runnerkit/pipeline';
 import { findArtifact } from './artifacts.js';
@@ -41,6 +43,40 @@ interface LivePipeline {
 export function createPipelineDriver(core: CoordinatorCore): PipelineDriver & { jobFinished(job: JobRecord): void } {
   const live = new Map<number, LivePipeline>();
   const projectIds = new Map<string, number>();
+  const gitEnv = { PATH: core.options.gitPath, GIT_CONFIG_NOSYSTEM: '1', GIT_TERMINAL_PROMPT: '0' };
+  let repositoriesRoot: Promise<string> | null = null;
+
+  /**
+   * A bare mirror of the checkout for one pipeline, holding `refs/pipelines/<id>` as GitLab's persistent pipeline
+   * ref: the user's checkout is only read (a local clone hard-links or copies its objects), never written.
+   */
+  const createMirror = async (pipelineId: number, projectDir: string, sha: string): Promise<string> => {
+    repositoriesRoot ??= mkdtemp(join(core.options.temporaryDirectory, 'runnerkit-coordinator-repos-'));
+    const directory = join(await repositoriesRoot, String(pipelineId), `${basename(projectDir)}.git`);
+    try {
+      await run('git', ['clone', '--mirror', '--quiet', '--', projectDir, directory], { env: gitEnv });
+      await run('git', ['--git-dir', directory, 'update-ref', `refs/pipelines/${pipelineId}`, sha], { env: gitEnv });
+    } catch (error) {
+      await rm(join(directory, '..'), { recursive: true, force: true });
+      throw error;
+    }
+    return directory;
+  };
+
+  const releaseMirror = async (pipelineId: number) => {
+    const repository = core.pipelineRepositories.get(pipelineId);
+    if (!repository) return;
+    core.pipelineRepositories.delete(pipelineId);
+    await rm(join(repository.directory, '..'), { recursive: true, force: true });
+  };
+
+  /** A finished pipeline with nothing left to play no longer needs its mirror. */
+  const releaseWhenDone = (pipeline: LivePipeline) => {
+    const open = pipeline.scheduler
+      .jobs()
+      .some((state) => !['success', 'failed', 'canceled', 'skipped'].includes(state.status));
+    if (!open) void releaseMirror(pipeline.record.id);
+  };
 
   const projectIdFor = (path: string): number => {
     let id = projectIds.get(path);
@@ -91,7 +127,10 @@ export function createPipelineDriver(core: CoordinatorCore): PipelineDriver & { 
     for (const planned of pipeline.scheduler.ready()) {
       const jobId = pipeline.jobByName.get(planned.name);
       let job = jobId === undefined ? undefined : core.store.jobs.get(jobId);
-      if (job?.status !== 'created') job = makeJob(pipeline, planned.name, planned.stage);
+      // A played manual job or a delayed job that is due keeps its job; a retry gets a new one.
+      if (job?.status !== 'created' && job?.status !== 'manual' && job?.status !== 'scheduled') {
+        job = makeJob(pipeline, planned.name, planned.stage);
+      }
       const dependencies: DependencyJob[] = [];
       for (const name of planned.dependencies) {
         const dependencyId = pipeline.jobByName.get(name);
@@ -168,6 +207,7 @@ export function createPipelineDriver(core: CoordinatorCore): PipelineDriver & { 
         ...(variables ? { variables } : {}),
         ...(ref !== undefined ? { ref } : {}),
         ...(gitFacts ? { gitFacts } : {}),
+        protectedRef: body.protected === true,
         project: { id: projectId, path: projectPath },
         pipeline: { id, iid: id, source: 'api', createdAt: core.now() },
         serverUrl: core.url,
@@ -180,12 +220,14 @@ export function createPipelineDriver(core: CoordinatorCore): PipelineDriver & { 
         } as unknown as { error: string };
       }
       if (projectDir && gitFacts) {
-        core.projects.set(projectPath, projectDir);
-        // GitLab keeps a persistent ref per pipeline, which the payload's first refspec fetches.
-        await run('git', ['update-ref', `refs/pipelines/${id}`, gitFacts.sha], {
-          cwd: projectDir,
-          env: { PATH: core.options.gitPath },
-        });
+        // GitLab keeps a persistent ref per pipeline, which the payload's first refspec fetches: it lives in a
+        // temporary mirror made for this pipeline, never in the user's checkout.
+        try {
+          const directory = await createMirror(id, projectDir, gitFacts.sha);
+          core.pipelineRepositories.set(id, { projectPath, directory });
+        } catch (error) {
+          return { error: `project_dir could not be mirrored: ${(error as Error).message}` };
+        }
       }
       const record: PipelineRecord = {
         id,
@@ -214,6 +256,35 @@ export function createPipelineDriver(core: CoordinatorCore): PipelineDriver & { 
       return view(pipeline);
     },
 
+    play(jobId) {
+      const job = core.store.jobs.get(jobId);
+      if (!job) return { error: `no job ${jobId}`, status: 404 };
+      const pipeline = job.pipelineId === null ? undefined : live.get(job.pipelineId);
+      const name = job.meta.plannedName;
+      if (!pipeline || typeof name !== 'string' || pipeline.jobByName.get(name) !== job.id) {
+        return { error: `job ${jobId} is not a job of a running pipeline: it cannot be played`, status: 400 };
+      }
+      try {
+        pipeline.scheduler.play(name);
+      } catch (error) {
+        if (PipelineError.isInstance(error) && error.code === 'PIPELINE_SCHEDULER_STATE') {
+          return { error: error.message, status: 400 };
+        }
+        throw error;
+      }
+      advance(pipeline);
+      return { ok: true };
+    },
+
+    async close() {
+      for (const pipeline of live.values()) if (pipeline.timer) clearTimeout(pipeline.timer);
+      core.pipelineRepositories.clear();
+      const root = repositoriesRoot;
+      repositoriesRoot = null;
+      const path = root ? await root.catch(() => undefined) : undefined;
+      if (path) await rm(path, { recursive: true, force: true });
+    },
+
     jobFinished(job) {
       if (job.pipelineId === null) return;
       const pipeline = live.get(job.pipelineId);
@@ -233,6 +304,7 @@ export function createPipelineDriver(core: CoordinatorCore): PipelineDriver & { 
       const again = pipeline.scheduler.jobs().find((entry) => entry.job.name === name);
       if (again?.status === 'pending') makeJob(pipeline, name, again.job.stage);
       advance(pipeline);
+      releaseWhenDone(pipeline);
     },
   };
 }
