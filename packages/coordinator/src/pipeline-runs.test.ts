@@ -217,6 +217,15 @@ deploy:
     expect(existsSync(join(project, '.git', 'refs', 'pipelines'))).toBe(false);
   });
 
+  it('compiles a protected pipeline with CI_COMMIT_REF_PROTECTED true, for rules and the payload', async () => {
+    const runner = coordinator.createRunner();
+    const yaml = 'job:\n  rules:\n    - if: $CI_COMMIT_REF_PROTECTED == "true"\n  script: [echo hi]\n';
+    expect((await admin('POST', '/-/pipelines', { yaml })).status).toBe(400); // no job left: not protected
+    expect((await admin('POST', '/-/pipelines', { yaml, protected: true })).status).toBe(201);
+    const job = await takeJob(runner.token);
+    expect(job.variables.find((variable) => variable.key === 'CI_COMMIT_REF_PROTECTED')?.value).toBe('true');
+  });
+
   it('gives jobs GIT_STRATEGY none without a project directory', async () => {
     const runner = coordinator.createRunner();
     expect(
