@@ -17,6 +17,9 @@ const suites = readdirSync(join(here, 'suites'))
   .filter((file) => only.length === 0 || only.some((name) => file.startsWith(name)))
   .sort();
 
+// A suite that does not end (an open handle after its last measurement) must not hold up the others.
+const SUITE_TIMEOUT_MS = (quick ? 5 : 15) * 60_000;
+
 rmSync(join(results, 'run.jsonl'), { force: true });
 const failures = [];
 for (const suite of suites) {
@@ -24,8 +27,12 @@ for (const suite of suites) {
   const run = spawnSync(process.execPath, [join(here, 'suites', suite), ...(quick ? ['--quick'] : [])], {
     stdio: 'inherit',
     cwd: join(here, '..'),
+    timeout: SUITE_TIMEOUT_MS,
+    killSignal: 'SIGKILL',
   });
-  if (run.status !== 0) failures.push(`${suite} (exit ${run.status})`);
+  if (run.error?.code === 'ETIMEDOUT' || (run.status === null && run.signal === 'SIGKILL'))
+    failures.push(`${suite} (did not end within ${SUITE_TIMEOUT_MS / 60_000} min; killed)`);
+  else if (run.status !== 0) failures.push(`${suite} (exit ${run.status ?? run.signal})`);
 }
 
 const lines = existsSync(join(results, 'run.jsonl'))
