@@ -3,13 +3,22 @@ import { chmod, type FileHandle, link, lstat, mkdir, open, realpath, rm, symlink
 import { dirname, isAbsolute, posix, relative, resolve, sep } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { promisify } from 'node:util';
-import { crc32, createGunzip, inflateRaw } from 'node:zlib';
+import {
+  crc32,
+  createGunzip,
+  createInflateRaw,
+  inflateRaw,
+  inflateRawSync,
+  constants as zlibConstants,
+} from 'node:zlib';
 import yauzl from 'yauzl';
 import { ArchiveError } from '../errors.js';
 import { FileWriter } from './file-writer.js';
 import { readTar } from './tar-reader.js';
+import { Header } from 'tar';
 
 const inflateRawAsync = promisify(inflateRaw);
+const readAsync = promisify(fsRead);
 
 export interface ExtractLimits {
   /** Most entries accepted (files, directories, links); default 1 000 000. */
@@ -24,11 +33,11 @@ export interface ExtractArchiveOptions extends ExtractLimits {
   /** Directory to extract into (created if missing). Nothing is ever written outside it. */
   target: string;
   /** `auto` detects by magic bytes: zip or tar.gz. */
-  format?: 'auto' | 'zip' | 'tar.gz';
+  format?: 'auto' | 'zip' | 'tar.gz' | 'gzip';
 }
 
 export interface ExtractResult {
-  format: 'zip' | 'tar.gz';
+  format: 'zip' | 'tar.gz' | 'gzip';
   entries: number;
   bytes: number;
 }
@@ -36,18 +45,78 @@ export interface ExtractResult {
 const DEFAULT_MAX_ENTRIES = 1_000_000;
 const DEFAULT_MAX_BYTES = 64 * 1024 ** 3;
 
-/** Detects the archive format from its first bytes. */
-export async function detectArchiveFormat(file: string): Promise<'zip' | 'tar.gz' | 'tar.zst' | undefined> {
+/**
+ * Detects the archive format from its first bytes. Both tar.gz and GitLab's gzip artifact format start with the
+ * gzip magic: it is tar.gz when the first 512 inflated bytes are a valid tar header.
+ */
+export async function detectArchiveFormat(file: string): Promise<'zip' | 'tar.gz' | 'gzip' | 'tar.zst' | undefined> {
   const handle = await open(file, 'r');
   try {
-    const head = Buffer.alloc(4);
-    const { bytesRead } = await handle.read(head, 0, 4, 0);
+    const head = Buffer.alloc(64 * 1024);
+    const { bytesRead } = await handle.read(head, 0, head.length, 0);
     if (bytesRead >= 4 && head[0] === 0x50 && head[1] === 0x4b && (head[2] === 3 || head[2] === 5)) return 'zip';
-    if (bytesRead >= 2 && head[0] === 0x1f && head[1] === 0x8b) return 'tar.gz';
     if (bytesRead >= 4 && head.readUInt32LE(0) === 0xfd2fb528) return 'tar.zst';
-    return undefined;
+    if (bytesRead < 10 || head[0] !== 0x1f || head[1] !== 0x8b) return undefined;
+    const member = parseGzipHeader(head.subarray(0, bytesRead));
+    if (!member) return 'gzip';
+    let inflated: Buffer;
+    try {
+      inflated = inflateRawSync(head.subarray(member.headerLength, bytesRead), {
+        finishFlush: zlibConstants.Z_SYNC_FLUSH,
+      });
+    } catch {
+      return 'gzip';
+    }
+    return inflated.length >= 512 && new Header(inflated.subarray(0, 512)).cksumValid ? 'tar.gz' : 'gzip';
   } finally {
     await handle.close();
+  }
+}
+
+interface GzipMemberHeader {
+  headerLength: number;
+  name: string | undefined;
+  comment: string | undefined;
+  mtime: number;
+}
+
+/** Parses one gzip member header (RFC 1952); undefined when the bytes are too short to hold it. */
+function parseGzipHeader(bytes: Buffer): GzipMemberHeader | undefined {
+  if (bytes.length < 10) return undefined;
+  if (bytes[0] !== 0x1f || bytes[1] !== 0x8b || bytes[2] !== 8) {
+    throw new ArchiveError('ARCHIVE_CORRUPT', 'gzip archive is corrupt: a member does not start with a gzip header');
+  }
+  const flags = bytes[3] as number;
+  let at = 10;
+  if (flags & 0x04) {
+    if (bytes.length < at + 2) return undefined;
+    at += 2 + bytes.readUInt16LE(at);
+  }
+  const text = (present: boolean): string | undefined | null => {
+    if (!present) return undefined;
+    const end = bytes.indexOf(0, at);
+    if (end === -1) return null;
+    const value = bytes.subarray(at, end).toString('latin1');
+    at = end + 1;
+    return value;
+  };
+  const name = text((flags & 0x08) !== 0);
+  const comment = text((flags & 0x10) !== 0);
+  if (name === null || comment === null) return undefined;
+  if (flags & 0x02) at += 2;
+  if (at > bytes.length) return undefined;
+  return { headerLength: at, name, comment, mtime: bytes.readUInt32LE(4) };
+}
+
+/** GitLab's header text: `e:` + URL escaping when the original was not plain ASCII. */
+function decodeGzipText(value: string): string {
+  if (!value.startsWith('e:')) return value;
+  try {
+    return decodeURIComponent(value.slice(2));
+  } catch (error) {
+    throw new ArchiveError('ARCHIVE_CORRUPT', `gzip member name ${JSON.stringify(value)} is not valid URL escaping`, {
+      cause: error,
+    });
   }
 }
 
@@ -350,7 +419,19 @@ class BlockReader extends yauzl.RandomAccessReader {
   }
 
   override _readStreamForRange(start: number, end: number): Readable {
-    return createReadStream('', { fd: this.fd, start, end: end - 1, autoClose: false });
+    // Positional reads on the shared descriptor (an fs stream would close it when destroyed).
+    const fd = this.fd;
+    async function* pieces(): AsyncGenerator<Buffer> {
+      let at = start;
+      while (at < end) {
+        const piece = Buffer.allocUnsafe(Math.min(1024 * 1024, end - at));
+        const { bytesRead } = await readAsync(fd, piece, 0, piece.length, at);
+        if (bytesRead === 0) throw new Error('unexpected EOF');
+        at += bytesRead;
+        yield piece.subarray(0, bytesRead);
+      }
+    }
+    return Readable.from(pieces(), { objectMode: false });
   }
 
   override read(
@@ -526,7 +607,106 @@ async function extractTarGz(file: string, target: SafeTarget): Promise<void> {
 }
 
 /**
- * Extracts a zip or tar.gz archive into `target`, refusing (with an {@link ArchiveError}) absolute names, `..`,
+ * Extracts GitLab's gzip artifact format: concatenated gzip members, one per file, each named by its header comment
+ * (the relative path; the base name in the name field when there is no comment).
+ */
+async function extractGzip(file: string, target: SafeTarget): Promise<void> {
+  const archive = await open(file, 'r');
+  const writer = new FileWriter();
+  try {
+    const { size } = await archive.stat();
+    let position = 0;
+    while (position < size) {
+      const head = Buffer.allocUnsafe(Math.min(64 * 1024, size - position));
+      const { bytesRead } = await archive.read(head, 0, head.length, position);
+      const member = parseGzipHeader(head.subarray(0, bytesRead));
+      if (!member) {
+        throw new ArchiveError('ARCHIVE_TRUNCATED', 'gzip archive is truncated inside a member header');
+      }
+      const raw = decodeGzipText(member.comment || member.name || '');
+      if (raw === '') {
+        throw new ArchiveError('ARCHIVE_CORRUPT', 'gzip archive is corrupt: a member has neither name nor comment');
+      }
+      const name = target.name(raw);
+      target.count(raw);
+      if (name === '') {
+        throw new ArchiveError('ARCHIVE_CORRUPT', `gzip member ${JSON.stringify(raw)} names the target itself`, {
+          entry: raw,
+        });
+      }
+      const destination = await target.parent(name);
+      const start = position + member.headerLength;
+      const inflate = createInflateRaw();
+      let crc = 0;
+      let length = 0;
+      let inflated = false;
+      inflate.on('end', () => {
+        inflated = true;
+      });
+      // The member's compressed bytes run to the end of its deflate stream, which only inflating reveals: read
+      // ahead in 256 KiB pieces until the inflater reports the end (it ignores what follows).
+      async function* compressed(): AsyncGenerator<Buffer> {
+        let at = start;
+        while (!inflated && at < size) {
+          const piece = Buffer.allocUnsafe(Math.min(256 * 1024, size - at));
+          const { bytesRead } = await archive.read(piece, 0, piece.length, at);
+          if (bytesRead === 0) return;
+          at += bytesRead;
+          yield piece.subarray(0, bytesRead);
+        }
+      }
+      const read = () => {
+        const source = Readable.from(compressed(), { objectMode: false });
+        source.on('error', (error) => inflate.destroy(error));
+        const count = new Transform({
+          transform(chunk: Buffer, _encoding, callback) {
+            try {
+              target.addBytes(raw, chunk.length);
+              crc = crc32(chunk, crc);
+              length += chunk.length;
+              callback(null, chunk);
+            } catch (error) {
+              callback(error as Error);
+            }
+          },
+        });
+        inflate.on('error', (error) => count.destroy(error));
+        return source.pipe(inflate).pipe(count);
+      };
+      const mtime = member.mtime > 0 ? new Date(member.mtime * 1000) : new Date();
+      if (!(await writer.writeStream(destination, read, 0, mtime))) {
+        await target.clear(destination);
+        await writer.writeStream(destination, read, 0, mtime);
+      }
+      const trailerAt = start + inflate.bytesWritten;
+      const trailer = Buffer.alloc(8);
+      const got = await archive.read(trailer, 0, 8, trailerAt);
+      if (got.bytesRead < 8) throw new ArchiveError('ARCHIVE_TRUNCATED', `gzip archive is truncated after ${raw}`);
+      if (trailer.readUInt32LE(0) !== crc >>> 0 || trailer.readUInt32LE(4) !== length >>> 0) {
+        throw new ArchiveError('ARCHIVE_CORRUPT', `gzip member ${JSON.stringify(raw)} fails its CRC-32 or size check`, {
+          entry: raw,
+        });
+      }
+      position = trailerAt + 8;
+    }
+  } catch (error) {
+    if (ArchiveError.isInstance(error)) throw error;
+    const message = (error as Error).message ?? String(error);
+    const code = (error as { code?: string }).code;
+    const truncated = code === 'Z_BUF_ERROR' || /unexpected end of file/i.test(message);
+    if (!truncated && !code?.startsWith('Z_')) throw error;
+    throw new ArchiveError(
+      truncated ? 'ARCHIVE_TRUNCATED' : 'ARCHIVE_CORRUPT',
+      `gzip archive is ${truncated ? 'truncated' : 'corrupt'}: ${message}`,
+      { cause: error },
+    );
+  } finally {
+    await archive.close();
+  }
+}
+
+/**
+ * Extracts a zip, tar.gz or gzip (artifact) archive into `target`, refusing (with an {@link ArchiveError}) absolute names, `..`,
  * symlinks and hard links that point out, writes through symlinks, more entries or bytes than the limits, and
  * truncated or corrupt archives. File modes (permission bits) and symlinks are restored.
  */
@@ -540,10 +720,13 @@ export async function extractArchive(options: ExtractArchiveOptions): Promise<Ex
       : options.format;
   if (detected === 'zip') await extractZip(options.file, target);
   else if (detected === 'tar.gz') await extractTarGz(options.file, target);
+  else if (detected === 'gzip') await extractGzip(options.file, target);
   else {
     throw new ArchiveError(
       'ARCHIVE_FORMAT_UNKNOWN',
-      detected === 'tar.zst' ? 'tar.zst archives are not supported (no zstd binding)' : 'not a zip or tar.gz archive',
+      detected === 'tar.zst'
+        ? 'tar.zst archives are not supported (no zstd binding)'
+        : 'not a zip, tar.gz or gzip archive',
     );
   }
   return { format: detected, entries: target.entries, bytes: target.bytes };

@@ -11,7 +11,6 @@ import {
 } from 'node:fs';
 import { type FileHandle, lstat, open, unlink } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 
 const CREATE_EXCLUSIVE = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL;
 
@@ -86,7 +85,17 @@ export class FileWriter {
       handle = await open(destination, CREATE_EXCLUSIVE, mode || 0o666);
     }
     try {
-      await pipeline(data(), handle.createWriteStream({ autoClose: false }));
+      // Written chunk by chunk on the handle (a handle's write stream keeps it from closing unless auto-closed).
+      const source = data();
+      try {
+        for await (const chunk of source) {
+          const bytes = chunk as Buffer;
+          let offset = 0;
+          while (offset < bytes.length) offset += (await handle.write(bytes, offset)).bytesWritten;
+        }
+      } finally {
+        source.destroy();
+      }
       if (mode) {
         let actual = 0;
         if ((mode & ~this.tested) !== 0) actual = (await handle.stat()).mode & 0o777;

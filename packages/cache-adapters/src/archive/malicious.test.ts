@@ -1,7 +1,7 @@
 import { mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import { gzipSync } from 'node:zlib';
+import { crc32, deflateRawSync, gzipSync } from 'node:zlib';
 import { Header } from 'tar';
 import { ZipFile } from 'yazl';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -66,6 +66,16 @@ function tarGzWith(
   }
   if (end) blocks.push(Buffer.alloc(1024));
   return gzipSync(Buffer.concat(blocks));
+}
+
+/** One gzip member of GitLab's artifact format: the comment carries the relative path. */
+function gzipMember(comment: string, data: Buffer | string): Buffer {
+  const body = Buffer.from(data);
+  const header = Buffer.from([0x1f, 0x8b, 8, 0x10, 0, 0, 0, 0, 0, 3]);
+  const trailer = Buffer.alloc(8);
+  trailer.writeUInt32LE(crc32(body) >>> 0, 0);
+  trailer.writeUInt32LE(body.length, 4);
+  return Buffer.concat([header, Buffer.from(`${comment}\0`, 'latin1'), deflateRawSync(body), trailer]);
 }
 
 async function listTree(dir: string): Promise<string[]> {
@@ -147,6 +157,16 @@ const cases: Case[] = [
     },
   },
   {
+    name: 'zip: compressed bytes altered',
+    code: 'ARCHIVE_CORRUPT',
+    build: async () => {
+      const bytes = await zipWith([{ name: 'a.txt', data: Buffer.from('all good here '.repeat(20)) }]);
+      const at = bytes.indexOf('a.txt') + 'a.txt'.length + 12;
+      bytes[at] = (bytes[at] as number) ^ 0xff;
+      return bytes;
+    },
+  },
+  {
     name: 'tar.gz: ../ in a name',
     code: 'ARCHIVE_PATH_TRAVERSAL',
     build: () => tarGzWith([{ path: '../evil.txt', data: 'evil' }]),
@@ -213,6 +233,47 @@ const cases: Case[] = [
     name: 'tar.gz: tar stream cut short inside an entry',
     code: 'ARCHIVE_TRUNCATED',
     build: () => tarGzWith([{ path: 'a', data: 'short', size: 100_000 }], false),
+  },
+  {
+    name: 'tar.gz: hard link to a name the archive does not hold',
+    code: 'ARCHIVE_CORRUPT',
+    build: () => tarGzWith([{ path: 'hard', type: 'Link', linkpath: 'missing.txt' }]),
+  },
+  {
+    name: 'gzip: ../ in a member comment',
+    code: 'ARCHIVE_PATH_TRAVERSAL',
+    build: () => gzipMember('../evil.txt', 'evil'),
+  },
+  {
+    name: 'gzip: URL-escaped ../ in a member comment',
+    code: 'ARCHIVE_PATH_TRAVERSAL',
+    build: () => gzipMember('e:..%2Fevil.txt', 'evil'),
+  },
+  {
+    name: 'gzip: write through an existing symlink in the target',
+    code: 'ARCHIVE_LINK_ESCAPE',
+    prepare: async ({ outside, target }) => symlink(outside, join(target, 'pre')),
+    build: () => gzipMember('pre/evil.txt', 'evil'),
+  },
+  {
+    name: 'gzip: bomb (inflates beyond the byte limit)',
+    code: 'ARCHIVE_LIMIT_EXCEEDED',
+    limits: { maxBytes: 1024 * 1024 },
+    build: () => gzipMember('zeros', Buffer.alloc(8 * 1024 * 1024)),
+  },
+  {
+    name: 'gzip: more members than allowed',
+    code: 'ARCHIVE_LIMIT_EXCEEDED',
+    limits: { maxEntries: 1 },
+    build: () => Buffer.concat([gzipMember('a', '1'), gzipMember('b', '2')]),
+  },
+  {
+    name: 'gzip: truncated',
+    code: 'ARCHIVE_TRUNCATED',
+    build: () => {
+      const whole = Buffer.concat([gzipMember('a', 'x'.repeat(1000)), gzipMember('b', 'y'.repeat(100_000))]);
+      return whole.subarray(0, whole.length - 40);
+    },
   },
   { name: 'not an archive', code: 'ARCHIVE_FORMAT_UNKNOWN', build: () => Buffer.from('just text, not an archive') },
 ];

@@ -214,13 +214,14 @@ async function* streamedFile(
   prepared: Prepared,
   level: number,
 ): AsyncGenerator<Buffer, { crc: number; size: number; compressedSize: number }> {
-  const handle = await open(prepared.stream as string, constants.O_RDONLY | constants.O_NOFOLLOW);
   let crc = 0;
   let size = 0;
   let compressedSize = 0;
+  // The stream owns (and closes) the handle.
+  const handle = await open(prepared.stream as string, constants.O_RDONLY | constants.O_NOFOLLOW);
+  const source = handle.createReadStream({ highWaterMark: 1024 * 1024 });
+  const deflate = createDeflateRaw({ level });
   try {
-    const source = handle.createReadStream({ highWaterMark: 1024 * 1024 });
-    const deflate = createDeflateRaw({ level });
     source.on('data', (chunk) => {
       crc = crc32(chunk as Buffer, crc);
       size += (chunk as Buffer).length;
@@ -232,7 +233,7 @@ async function* streamedFile(
       yield chunk as Buffer;
     }
   } finally {
-    await handle.close();
+    source.destroy();
   }
   return { crc: crc >>> 0, size, compressedSize };
 }
