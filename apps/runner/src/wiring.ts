@@ -6,13 +6,7 @@ import { join, resolve } from 'node:path';
 import { type CacheAdapter, cacheObjectName } from '@runnerkit/cache-adapters';
 import type { RunnerConfig } from '@runnerkit/config-schema';
 import { parseGoDuration } from '@runnerkit/config-schema';
-import {
-  createJobArtifactStore,
-  createJobApiClient,
-  type JobApiClient,
-  type JobPayload,
-  redact,
-} from '@runnerkit/job-api-client';
+import { createJobArtifactStore, type JobApiClient, type JobPayload, redact } from '@runnerkit/job-api-client';
 import {
   createShellExecutor,
   type Executor,
@@ -24,11 +18,11 @@ import {
   shortToken,
   type SupervisedRunner,
 } from '@runnerkit/job-runtime';
-import packageJson from '../package.json' with { type: 'json' };
+import { PRODUCT } from './api-client.js';
 import { createCacheAdapter, createJobCacheStore } from './cache-store.js';
 import type { RunnerLog } from './runner-log.js';
 
-export const PRODUCT = { name: 'runnerkit', version: packageJson.version, revision: 'source' } as const;
+export { PRODUCT } from './api-client.js';
 
 /** Executors runnerkit runs; any other executor in config.toml is refused for that runner only. */
 export const SUPPORTED_EXECUTORS = ['docker', 'ssh', 'shell'] as const;
@@ -44,19 +38,6 @@ export interface WiringContext {
 }
 
 type ExecutorFactory = () => Executor;
-
-type ModuleFactory = (options: Record<string, unknown>) => Executor;
-
-/** The SSH executor's factory, loaded lazily (loading SSH never loads Docker), if this build has it. */
-async function loadSshFactory(): Promise<ModuleFactory | undefined> {
-  try {
-    const module: Record<string, unknown> = await import('@runnerkit/executor-ssh');
-    const factory = module.createSshExecutor;
-    return typeof factory === 'function' ? (factory as ModuleFactory) : undefined;
-  } catch {
-    return undefined;
-  }
-}
 
 async function readOptional(path: string): Promise<string | undefined> {
   try {
@@ -109,6 +90,45 @@ async function dockerFactory(runner: RunnerConfig, context: WiringContext): Prom
     });
 }
 
+/**
+ * The SSH executor of a runner entry. known_hosts: `known_hosts_file` (read by the executor), else GitLab Runner's
+ * default, the runner user's ~/.ssh/known_hosts. Relative builds_dir/cache_dir (and the defaults `builds`,
+ * `cache`) are made absolute against the remote home directory, probed once here; if the host cannot be reached
+ * now they stay relative to the login directory, as in GitLab Runner, and the job reports the connection error.
+ */
+async function sshFactory(runner: RunnerConfig, context: WiringContext): Promise<ExecutorFactory> {
+  const { createSshExecutor, probeSshHomeDirectory } = await import('@runnerkit/executor-ssh');
+  const ssh = runner.ssh ?? {};
+  const home = context.env.HOME;
+  const knownHosts = ssh.known_hosts_file || !home ? undefined : await readOptional(join(home, '.ssh', 'known_hosts'));
+  const connection = { ssh, ...(knownHosts !== undefined ? { knownHosts } : {}) };
+  const relative = [runner.builds_dir || 'builds', runner.cache_dir || 'cache'].some((dir) => !dir.startsWith('/'));
+  let homeDirectory: string | undefined;
+  if (relative) {
+    try {
+      homeDirectory = await probeSshHomeDirectory(
+        { ...connection, connectAttempts: 1, connectTimeoutMs: 10_000 },
+        AbortSignal.timeout(15_000),
+      );
+    } catch (error) {
+      context.log.log('warn', 'cannot find the remote home directory; relative builds_dir/cache_dir stay relative', {
+        runner: shortToken(runner.token ?? ''),
+        error: (error as Error).message,
+      });
+    }
+  }
+  return () =>
+    createSshExecutor({
+      ...connection,
+      ...(homeDirectory ? { homeDirectory } : {}),
+      buildsDir: runner.builds_dir,
+      cacheDir: runner.cache_dir,
+      customBuildDir: runner.custom_build_dir?.enabled,
+      shell: runner.shell,
+      workDir: join(context.stateDir, 'ssh'),
+    });
+}
+
 function durationSeconds(value: string | undefined): number | undefined {
   if (!value) return undefined;
   const ns = parseGoDuration(value);
@@ -152,29 +172,11 @@ export async function executorFactory(
       return { ok: false, message: `runner "${name}": cannot set up the docker executor: ${(error as Error).message}` };
     }
   }
-  const factory = await loadSshFactory();
-  if (!factory) {
-    return {
-      ok: false,
-      message: `runner "${name}": the ${executor} executor is not available in this build of runnerkit; this runner is skipped`,
-    };
+  try {
+    return { ok: true, create: await sshFactory(runner, context) };
+  } catch (error) {
+    return { ok: false, message: `runner "${name}": cannot set up the ssh executor: ${(error as Error).message}` };
   }
-  const home = context.env.HOME;
-  const knownHosts =
-    runner.ssh?.known_hosts_file || !home ? undefined : await readOptional(join(home, '.ssh', 'known_hosts'));
-  return {
-    ok: true,
-    create: () =>
-      factory({
-        ssh: runner.ssh ?? {},
-        ...(knownHosts !== undefined ? { knownHosts } : {}),
-        buildsDir: runner.builds_dir,
-        cacheDir: runner.cache_dir,
-        customBuildDir: runner.custom_build_dir?.enabled,
-        shell: runner.shell,
-        workDir: join(context.stateDir, 'ssh'),
-      }),
-  };
 }
 
 /** What job-runtime needs to know about the runner entry. */
@@ -200,29 +202,6 @@ export function runnerSettings(runner: RunnerConfig, context: WiringContext, url
     prepareTimeoutSeconds: durationSeconds(runner.prepare_timeout),
     getSourcesTimeoutSeconds: durationSeconds(runner.get_sources_timeout),
   };
-}
-
-/** A client for one runner entry (its own `info`: executor and shell). */
-export function clientFor(runner: RunnerConfig, url: string): JobApiClient {
-  return createJobApiClient({
-    url,
-    runner: {
-      name: PRODUCT.name,
-      version: PRODUCT.version,
-      revision: PRODUCT.revision,
-      executor: runner.executor ?? '',
-      shell: runner.shell ?? 'bash',
-      ...(runner.labels ? { labels: runner.labels } : {}),
-    },
-    tls: {
-      ...(runner['tls-ca-file'] ? { caFile: runner['tls-ca-file'] } : {}),
-      ...(runner['tls-cert-file'] ? { certFile: runner['tls-cert-file'] } : {}),
-      ...(runner['tls-key-file'] ? { keyFile: runner['tls-key-file'] } : {}),
-    },
-    ...(runner.job_status_final_update_retry_limit
-      ? { jobSession: { finalUpdateRetryLimit: runner.job_status_final_update_retry_limit } }
-      : {}),
-  });
 }
 
 export interface JobHooks {
@@ -422,9 +401,4 @@ export async function cacheFor(runner: RunnerConfig, context: WiringContext): Pr
     });
     return undefined;
   }
-}
-
-/** `.runner_system_id` beside config.toml, as GitLab Runner keeps it. */
-export function systemIdPath(configFile: string): string {
-  return join(resolve(configFile, '..'), '.runner_system_id');
 }

@@ -17,9 +17,9 @@ import { JobSelectionError } from '../exec/select.js';
 import { snapshotWorkingTree } from '../exec/snapshot.js';
 import { logCliOptions } from '../output/logger.js';
 import { createRunnerLog, type RunnerLog } from '../runner-log.js';
+import { loadOrCreateSystemId } from '../system-id.js';
 import { executorFactory, type WiringContext } from '../wiring.js';
 import { type ConfigCommandIo, formatIssueLine, processIo } from './config.js';
-import { loadSystemId } from './run.js';
 
 export interface ExecOptions {
   needs?: boolean;
@@ -141,7 +141,7 @@ export async function execPipeline(
   await mkdir(stateDir, { recursive: true });
   const context: WiringContext = {
     log,
-    systemId: await loadSystemId(join(stateDir, 'config.toml')),
+    systemId: await loadOrCreateSystemId(join(stateDir, 'config.toml')),
     env: io.env,
     cwd,
     stateDir,

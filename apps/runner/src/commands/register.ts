@@ -1,7 +1,7 @@
 // `runnerkit register`: GitLab Runner's register command — flags, environment variables, --template-config,
 // interactive prompts — appending one [[runners]] block to config.toml through config-schema (the rest of the file
 // stays byte for byte). Also the helpers verify/unregister/list share: config file I/O, the system ID, the client.
-import { createHmac, randomInt } from 'node:crypto';
+import { randomInt } from 'node:crypto';
 import { chmod, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { hostname as osHostname } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -19,16 +19,17 @@ import {
   validateConfig,
 } from '@runnerkit/config-schema';
 import {
-  createJobApiClient,
   isCreatedRunnerToken,
   type JobApiClient,
+  type JobApiEvent,
   type RunnerCredentials,
 } from '@runnerkit/job-api-client';
 import { type Command, Option } from 'commander';
-import packageJson from '../../package.json' with { type: 'json' };
+import { createRunnerClient } from '../api-client.js';
 import { createLogger, type Logger, logCliOptions, resolveLogSettings } from '../output/logger.js';
 import { type ConfigCommandIo, defaultConfigPath, formatIssueLine, processIo } from './config.js';
 import { type FlagKind, RUNNER_FLAGS } from './register-flags.js';
+import { loadOrCreateSystemId } from '../system-id.js';
 
 /** What the runner-management commands read and write; tests pass streams and a fake stdin. */
 export interface RunnerCommandIo extends ConfigCommandIo {
@@ -64,8 +65,6 @@ export class RunnerCommandError extends Error {
     this.code = code;
   }
 }
-
-export const PRODUCT_VERSION: string = packageJson.version;
 
 // ---------------------------------------------------------------------------------------------------------------
 // config.toml I/O shared by register, verify, unregister and list
@@ -134,75 +133,13 @@ export async function saveConfigFile(file: string, text: string): Promise<void> 
   }
 }
 
-/** `.runner_system_id` beside config.toml, as GitLab Runner keeps it. */
-export function systemIdFile(configFile: string): string {
-  return join(dirname(configFile), '.runner_system_id');
-}
-
-const SYSTEM_ID = /^[sr]_[0-9a-zA-Z]{12}$/;
-
-async function readMachineId(): Promise<string | undefined> {
-  for (const path of ['/etc/machine-id', '/var/lib/dbus/machine-id']) {
-    const text = await readFile(path, 'utf8').catch(() => '');
-    if (text.trim() !== '') return text.trim();
-  }
-  return undefined;
-}
-
-/**
- * The system ID (api-spec §1): an existing valid `.runner_system_id` is reused; otherwise `s_` + 12 hex of
- * HMAC-SHA256(machine id, "runnerkit"), or `r_` + 12 random alphanumerics without a machine id; then saved.
- */
-export async function loadOrCreateSystemId(
-  configFile: string,
-  machineId: () => Promise<string | undefined> = readMachineId,
-): Promise<string> {
-  const path = systemIdFile(configFile);
-  const existing = (await readFile(path, 'utf8').catch(() => '')).trim();
-  if (SYSTEM_ID.test(existing)) return existing;
-  const machine = await machineId();
-  let id: string;
-  if (machine) {
-    id = `s_${createHmac('sha256', machine).update('runnerkit').digest('hex').slice(0, 12)}`;
-  } else {
-    const alphabet = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
-    id = `r_${Array.from({ length: 12 }, () => alphabet[randomInt(alphabet.length)]).join('')}`;
-  }
-  await mkdir(dirname(path), { recursive: true, mode: 0o700 }).catch(() => undefined);
-  await writeFile(path, `${id}\n`, { mode: 0o600 }).catch(() => undefined);
-  return id;
-}
-
-/** A job API client for one [[runners]] entry (its TLS files and executor in `info`). */
-export function clientForRunner(runner: Partial<RunnerConfig> & { url: string }, logger?: Logger): JobApiClient {
-  return createJobApiClient({
-    url: runner.url,
-    ...(logger
-      ? {
-          onEvent: (event) => {
-            if (event.type === 'warning') logger.warn(event.message);
-            else if (event.type === 'request-end') {
-              logger.debug(
-                { status: event.status, correlation_id: event.correlationId },
-                `${event.method} ${event.path}`,
-              );
-            }
-          },
-        }
-      : {}),
-    runner: {
-      name: 'runnerkit',
-      version: PRODUCT_VERSION,
-      ...(runner.executor ? { executor: runner.executor } : {}),
-      ...(runner.shell ? { shell: runner.shell } : {}),
-      ...(runner.labels ? { labels: runner.labels } : {}),
-    },
-    tls: {
-      ...(runner['tls-ca-file'] ? { caFile: runner['tls-ca-file'] } : {}),
-      ...(runner['tls-cert-file'] ? { certFile: runner['tls-cert-file'] } : {}),
-      ...(runner['tls-key-file'] ? { keyFile: runner['tls-key-file'] } : {}),
-    },
-  });
+/** Job API client events as debug lines of a management command (warnings as warnings). */
+export function logApiEvents(logger: Logger): (event: JobApiEvent) => void {
+  return (event) => {
+    if (event.type === 'warning') logger.warn(event.message);
+    else if (event.type === 'request-end')
+      logger.debug({ status: event.status, correlation_id: event.correlationId }, `${event.method} ${event.path}`);
+  };
 }
 
 /** The logger of a management command: global flags, then LOG_* variables, then the config's log settings. */
@@ -563,7 +500,7 @@ export async function registerRunner(settings: RegisterSettings, io: RunnerComma
       'Enter the GitLab instance URL (for example, https://gitlab.com/):',
       String(runner.url ?? ''),
     );
-    client = clientForRunner(runner as Table & { url: string }, logger);
+    client = createRunnerClient(runner as Partial<RunnerConfig>, { onEvent: logApiEvents(logger) });
     const serverSide = {
       ...(settings.tagList !== undefined ? { tagList: splitList(settings.tagList) } : {}),
       ...(settings.runUntagged !== undefined ? { runUntagged: settings.runUntagged } : {}),

@@ -1,6 +1,5 @@
 // `runnerkit run [-c FILE]`: GitLab Runner's multi-runner loop over every [[runners]] entry of config.toml.
-import { randomBytes } from 'node:crypto';
-import { readFile, stat, writeFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   type Config,
@@ -15,34 +14,13 @@ import type { Command } from 'commander';
 import { logCliOptions, type LogCliOptions } from '../output/logger.js';
 import { createRunnerMetrics, type MetricsServer } from '../output/metrics.js';
 import { createRunnerLog, type RunnerLog } from '../runner-log.js';
-import {
-  cacheFor,
-  clientFor,
-  executorFactory,
-  PRODUCT,
-  runnerLabel,
-  supervisedRunner,
-  systemIdPath,
-  type WiringContext,
-} from '../wiring.js';
+import { apiEndpointName, createRunnerClient, PRODUCT } from '../api-client.js';
+import { loadOrCreateSystemId } from '../system-id.js';
+import { cacheFor, executorFactory, runnerLabel, supervisedRunner, type WiringContext } from '../wiring.js';
 import { type ConfigCommandIo, defaultConfigPath, formatIssueLine, processIo } from './config.js';
 
 /** How often the config file is checked for changes (GitLab Runner: 3 s). */
 export const CONFIG_CHECK_INTERVAL_MS = 3000;
-
-/** `.runner_system_id` beside the config: read it, or create `r_` + 12 characters once. */
-export async function loadSystemId(configFile: string): Promise<string> {
-  const path = systemIdPath(configFile);
-  try {
-    const text = (await readFile(path, 'utf8')).trim();
-    if (/^[rs]_[0-9a-zA-Z]{12}$/.test(text)) return text;
-  } catch {
-    // absent: create it
-  }
-  const id = `r_${randomBytes(9).toString('base64url').replace(/[-_]/g, '0').slice(0, 12)}`;
-  await writeFile(path, `${id}\n`).catch(() => undefined);
-  return id;
-}
 
 interface Loaded {
   config: Config;
@@ -70,7 +48,7 @@ export async function runRunner(io: ConfigCommandIo, options: RunOptions): Promi
   let log: RunnerLog = createRunnerLog(logOptions);
   let metricsServer: MetricsServer | undefined;
   const cwd = options.workingDirectory ?? io.cwd;
-  const systemId = await loadSystemId(file);
+  const systemId = await loadOrCreateSystemId(file);
   const stateBase = io.env.XDG_CACHE_HOME || join(io.homedir, '.cache');
   const context: WiringContext = {
     log: { log: (...args) => log.log(...args) },
@@ -126,9 +104,28 @@ export async function runRunner(io: ConfigCommandIo, options: RunOptions): Promi
         log.log('error', executor.message, { runner: shortToken(runner.token) });
         continue;
       }
-      const client = clientFor(runner, runner.url);
-      clients.push(client);
       const metricsRunner = { token: runner.token, name: runner.name, systemId };
+      const short = shortToken(runner.token);
+      const client = createRunnerClient(runner, {
+        onEvent: (event) => {
+          if (event.type === 'request-end') {
+            const endpoint = apiEndpointName(event.method, event.path);
+            if (endpoint)
+              metrics.apiRequest(metricsRunner, endpoint, event.status, event.method, event.durationMs / 1000);
+            log.log('debug', `${event.method} ${event.path}`, {
+              runner: short,
+              status: event.status,
+              correlation_id: event.correlationId,
+              duration_ms: Math.round(event.durationMs),
+            });
+          } else if (event.type === 'request-error') {
+            // GitLab Runner counts an unanswered request under status -100 (its clientError)
+            const endpoint = apiEndpointName(event.method, event.path);
+            if (endpoint) metrics.apiRequest(metricsRunner, endpoint, -100, event.method);
+          } else if (event.type === 'warning') log.log('warn', event.message, { runner: short });
+        },
+      });
+      clients.push(client);
       metrics.setLimit(metricsRunner, runner.limit ?? 0);
       const supervised = supervisedRunner(
         {

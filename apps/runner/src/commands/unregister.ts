@@ -5,11 +5,12 @@ import type { RunnerConfig } from '@runnerkit/config-schema';
 import { validateConfig } from '@runnerkit/config-schema';
 import type { Command } from 'commander';
 import type { Logger } from '../output/logger.js';
+import { createRunnerClient } from '../api-client.js';
+import { loadOrCreateSystemId } from '../system-id.js';
 import { defaultConfigPath, processIo } from './config.js';
 import {
-  clientForRunner,
+  logApiEvents,
   loadConfigFile,
-  loadOrCreateSystemId,
   RunnerCommandError,
   type RunnerCommandIo,
   runCommand,
@@ -119,7 +120,7 @@ export interface UnregisterSettings {
 /** Unregisters from GitLab as GitLab Runner does; true when GitLab answered 204. */
 async function unregisterOne(runner: RunnerConfig, systemId: string, logger: Logger): Promise<boolean> {
   const token = runner.token ?? '';
-  const client = clientForRunner({ ...runner, url: runner.url ?? '' }, logger);
+  const client = createRunnerClient(runner, { onEvent: logApiEvents(logger) });
   const what = token.startsWith('glrt-')
     ? 'Unregistering runner manager from GitLab'
     : 'Unregistering runner from GitLab';

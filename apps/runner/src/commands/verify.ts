@@ -3,11 +3,12 @@
 import { isCreatedRunnerToken, JobApiError } from '@runnerkit/job-api-client';
 import type { Command } from 'commander';
 import type { Logger } from '../output/logger.js';
+import { createRunnerClient } from '../api-client.js';
+import { loadOrCreateSystemId } from '../system-id.js';
 import { defaultConfigPath, processIo } from './config.js';
 import {
-  clientForRunner,
+  logApiEvents,
   loadConfigFile,
-  loadOrCreateSystemId,
   RunnerCommandError,
   type RunnerCommandIo,
   runCommand,
@@ -42,7 +43,7 @@ export async function verifyRunners(settings: VerifySettings, io: RunnerCommandI
     selected++;
     const token = runner.token ?? '';
     const fields = { runner: runnerField(runner) };
-    const client = clientForRunner({ ...runner, url: runner.url ?? '' }, logger);
+    const client = createRunnerClient(runner, { onEvent: logApiEvents(logger) });
     try {
       await client.verify({ token, systemId });
       logger.info(fields, `Verifying runner... ${isCreatedRunnerToken(token) ? 'is valid' : 'is alive'}`);

@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 import type { RunnerConfig } from '@runnerkit/config-schema';
 import { type Coordinator, createCoordinator } from '@runnerkit/coordinator';
 import { isFinishedJobStatus } from '@runnerkit/job-spec';
-import { createSupervisor } from '@runnerkit/job-runtime';
+import { createSupervisor, type JobSource } from '@runnerkit/job-runtime';
 import {
   buildWireJobPayload,
   type CallerVariable,
@@ -17,7 +17,8 @@ import {
   type PlannedJob,
   readGitFacts,
 } from '@runnerkit/pipeline';
-import { cacheFor, clientFor, type JobHooks, supervisedRunner, type WiringContext } from '../wiring.js';
+import { createRunnerClient } from '../api-client.js';
+import { cacheFor, type JobHooks, supervisedRunner, type WiringContext } from '../wiring.js';
 import { PrefixedPrinter, type SummaryRow, summaryTable, type Writer } from './output.js';
 import { selectJobs } from './select.js';
 import type { Snapshot } from './snapshot.js';
@@ -102,6 +103,10 @@ async function drive(coordinator: Coordinator, options: PipelineRunOptions): Pro
   );
   const started = new Map<number, number>();
   const durations = new Map<number, number>();
+  /** Wakes the scheduling loop when a job ended (its final update is in the coordinator). */
+  const wake = new Signal();
+  /** Jobs created and not yet handed out; `created` wakes the runner's waiting request. */
+  const queue = { pending: 0, created: new Signal() };
   const hooks: JobHooks = {
     onJobStart: (job) => {
       started.set(job.id, Date.now());
@@ -111,25 +116,41 @@ async function drive(coordinator: Coordinator, options: PipelineRunOptions): Pro
     onJobEnd: (job, _outcome, durationMs) => {
       printer.flush(job.id);
       durations.set(job.id, durationMs);
+      wake.notify();
     },
   };
-  const client = clientFor(runner, coordinator.url);
+  const client = createRunnerClient(runner, { url: coordinator.url });
+  const supervised = supervisedRunner(
+    {
+      runner,
+      client,
+      createExecutor: options.createExecutor,
+      context: options.context,
+      hooks,
+      cache: await cacheFor(runner, options.context),
+    },
+    0,
+  );
+  // exec creates every job itself, so the runner asks only when one is pending: no polling delay, no idle requests
+  const source = supervised.source;
+  const requestWhenPending: JobSource = {
+    async request(signal) {
+      while (queue.pending === 0) await queue.created.wait(signal);
+      queue.pending--;
+      let outcome: Awaited<ReturnType<JobSource['request']>> | undefined;
+      try {
+        outcome = await source.request(signal);
+        return outcome;
+      } finally {
+        // not handed out after all: the next request (at the supervisor's next turn) asks for it again
+        if (outcome?.kind !== 'job') queue.pending++;
+      }
+    },
+  };
   const supervisor = createSupervisor({
-    runners: [
-      supervisedRunner(
-        {
-          runner,
-          client,
-          createExecutor: options.createExecutor,
-          context: options.context,
-          hooks,
-          cache: await cacheFor(runner, options.context),
-        },
-        0,
-      ),
-    ],
+    runners: [{ ...supervised, source: requestWhenPending }],
     concurrent: options.concurrency,
-    checkIntervalMs: 100,
+    checkIntervalMs: 1000,
   });
   const state = { interrupted: false };
   const interrupt = (signal: NodeJS.Signals) => {
@@ -140,7 +161,13 @@ async function drive(coordinator: Coordinator, options: PipelineRunOptions): Pro
   process.once('SIGTERM', interrupt);
 
   try {
-    return await schedule(coordinator, pipeline, named, served.repoUrl, options, state, durations);
+    return await schedule(coordinator, pipeline, named, served.repoUrl, options, state, durations, {
+      wake,
+      jobCreated: () => {
+        queue.pending++;
+        queue.created.notify();
+      },
+    });
   } finally {
     process.off('SIGINT', interrupt);
     process.off('SIGTERM', interrupt);
@@ -157,6 +184,7 @@ async function schedule(
   options: PipelineRunOptions,
   state: { interrupted: boolean },
   durations: Map<number, number>,
+  events: { wake: Signal; jobCreated: () => void },
 ): Promise<PipelineRunResult> {
   const scheduler = createScheduler(pipeline);
   const idsByName = new Map<string, number>();
@@ -216,6 +244,7 @@ async function schedule(
       coordinator.createJob(payload, { tags: planned.tags });
       idsByName.set(planned.name, id);
       running.set(id, planned);
+      events.jobCreated();
     }
     for (const [id, planned] of running) {
       const view = coordinator.job(id);
@@ -231,7 +260,9 @@ async function schedule(
     if (playNamed()) continue;
     const wakeUp = scheduler.nextWakeUp();
     if (running.size === 0 && (state.interrupted || (scheduler.ready().length === 0 && wakeUp === undefined))) break;
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    // Woken by a job's end; the timeout covers a job dropped without one and `when: delayed` jobs.
+    const untilWakeUp = wakeUp === undefined ? 1000 : Math.max(0, Math.min(1000, wakeUp - Date.now()));
+    await events.wake.wait(AbortSignal.timeout(untilWakeUp)).catch(() => undefined);
   }
 
   const rows: SummaryRow[] = scheduler.jobs().map((state) => {
@@ -247,4 +278,31 @@ async function schedule(
   });
   options.out.write(`\n${summaryTable(rows, options.color)}`);
   return { status: scheduler.status(), rows };
+}
+
+/** A level-less wake-up: `wait` resolves at the next `notify` (or rejects when `signal` aborts). */
+class Signal {
+  #waiters = new Set<() => void>();
+
+  notify(): void {
+    const waiters = [...this.#waiters];
+    this.#waiters.clear();
+    for (const resolve of waiters) resolve();
+  }
+
+  wait(signal: AbortSignal): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      if (signal.aborted) return reject(signal.reason);
+      const done = () => {
+        signal.removeEventListener('abort', onAbort);
+        resolve();
+      };
+      const onAbort = () => {
+        this.#waiters.delete(done);
+        reject(signal.reason);
+      };
+      this.#waiters.add(done);
+      signal.addEventListener('abort', onAbort, { once: true });
+    });
+  }
 }

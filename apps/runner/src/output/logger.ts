@@ -17,8 +17,10 @@
 // field already in the short display form (`glrt-` + 8 characters, or 8 characters).
 import { Writable } from 'node:stream';
 import { LOG_FORMATS, LOG_LEVELS, MASKED, SECRET_NAME } from '@runnerkit/config-schema';
-import type { Command } from 'commander';
 import { type DestinationStream, type Logger, pino } from 'pino';
+import type { LogCliOptions } from './log-flags.js';
+
+export { addLogOptions, type LogCliOptions, logCliOptions } from './log-flags.js';
 
 export type LogFormat = 'runner' | 'text' | 'json';
 /** GitLab Runner's level names (case-insensitive on input); `warning` = `warn`, `panic` = `fatal` here. */
@@ -276,12 +278,6 @@ export interface LogSettings {
   level: string;
 }
 
-export interface LogCliOptions {
-  debug?: boolean;
-  logLevel?: string;
-  logFormat?: string;
-}
-
 /**
  * GitLab Runner's precedence: --debug, then --log-level / LOG_LEVEL, then config.toml's log_level, then `info`;
  * --log-format / LOG_FORMAT, then log_format, then `runner`. Throws on unknown names (the CLI exits 1).
@@ -299,22 +295,4 @@ export function resolveLogSettings(
     throw new Error(`unknown log format "${format}": expected one of ${LOG_FORMATS.join(', ')}`);
   }
   return { format: format as LogFormat, level };
-}
-
-/** Adds GitLab Runner's global log flags to the program: --debug, -l/--log-level, --log-format. */
-export function addLogOptions(program: Command): Command {
-  return program
-    .option('--debug', 'debug mode (env RUNNER_DEBUG)')
-    .option('-l, --log-level <level>', `log level: ${LOG_LEVELS.join(', ')} (env LOG_LEVEL)`)
-    .option('--log-format <format>', `log format: ${LOG_FORMATS.join(', ')} (env LOG_FORMAT)`);
-}
-
-/** The log flags of a command's program (they are global, given before or after the command name). */
-export function logCliOptions(command: Command): LogCliOptions {
-  const options = command.optsWithGlobals() as LogCliOptions;
-  return {
-    ...(options.debug !== undefined ? { debug: options.debug } : {}),
-    ...(options.logLevel !== undefined ? { logLevel: options.logLevel } : {}),
-    ...(options.logFormat !== undefined ? { logFormat: options.logFormat } : {}),
-  };
 }

@@ -1,0 +1,32 @@
+import { createCoordinator } from '@runnerkit/coordinator';
+import { describe, expect, it } from 'vitest';
+import { apiEndpointName, createRunnerClient } from './api-client.js';
+
+describe('the runner client', () => {
+  it('names GitLab Runner’s counted endpoints and nothing else', () => {
+    expect(apiEndpointName('POST', '/api/v4/jobs/request')).toBe('request_job');
+    expect(apiEndpointName('PUT', '/gitlab/api/v4/jobs/42')).toBe('update_job');
+    expect(apiEndpointName('PATCH', '/api/v4/jobs/42/trace')).toBe('patch_trace');
+    expect(apiEndpointName('POST', '/api/v4/runners/reset_authentication_token')).toBe('reset_token');
+    expect(apiEndpointName('POST', '/api/v4/runners/verify')).toBeUndefined();
+    expect(apiEndpointName('POST', '/api/v4/jobs/42/artifacts')).toBeUndefined();
+  });
+
+  it('sends the entry’s executor and shell (bash by default) and hands every request to onEvent', async () => {
+    await using coordinator = await createCoordinator();
+    const runner = coordinator.createRunner();
+    const events: string[] = [];
+    const client = createRunnerClient(
+      { url: coordinator.url, token: runner.token, executor: 'docker' },
+      { onEvent: (event) => event.type === 'request-end' && events.push(`${event.method} ${event.status}`) },
+    );
+    try {
+      expect((await client.requestJob({ token: runner.token, systemId: 's_0123456789ab' })).kind).toBe('no-job');
+    } finally {
+      await client.close();
+    }
+    expect(events).toEqual(['POST 204']);
+    const body = JSON.parse(String(coordinator.requests({ endpoint: 'job-request' })[0]?.body ?? '{}'));
+    expect(body.info).toMatchObject({ name: 'runnerkit', executor: 'docker', shell: 'bash' });
+  });
+});
