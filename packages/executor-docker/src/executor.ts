@@ -1,7 +1,6 @@
 // The Docker executor: one job's containers, services, network and volumes through the Engine API, with no
 // helper image (docker-executor §3.2 option A). See README.md and docs/architecture/executor-docker.md.
 import { randomBytes } from 'node:crypto';
-import { posix } from 'node:path';
 import type { DockerConfig } from '@runnerkit/config-schema';
 import {
   type ContainerCreateRequest,
@@ -37,7 +36,7 @@ import {
 import { buildHostConfig, refuseWindowsOnly } from './container-config.js';
 import { DockerConfigurationError, DockerExecutorError, errorMessage } from './errors.js';
 import { createFileStages } from './files.js';
-import { createSourcesStage } from './git.js';
+import { createSourcesStage, gitSettings } from './git.js';
 import {
   cacheVolumeName,
   jobLabels,
@@ -53,7 +52,7 @@ import {
 import type { DockerExecutorOptions } from './options.js';
 import { imageDefinition, logLine } from './images.js';
 import { type StartedService, startServices, waitForServices } from './services.js';
-import { mountPointTar } from './tar.js';
+import { openDirectoriesTar, parentEntries } from './tar.js';
 import { buildsDirIsHostBound, covers, parseVolume } from './volumes.js';
 
 /** What the executor created for the job; cleanup removes all of it. */
@@ -72,6 +71,8 @@ export interface DockerJobState {
   readonly buildContainer: string;
   readonly image: string;
   readonly naming: NamingInput;
+  /** The project directory was created (GIT_STRATEGY=none) by the PUT that opened the mount points at prepare. */
+  readonly projectDirCreated: boolean;
   /** Runs a shell script in the build container (as a stage does). */
   runInBuild(script: string, output: RunRequest['output'], signal: AbortSignal): Promise<RunResult>;
 }
@@ -136,6 +137,8 @@ export function createDockerExecutor(options: DockerExecutorOptions): Executor &
   let buildContainer: string | undefined;
   let state: DockerJobState | undefined;
   let cleaned = false;
+  /** The job's tmp dir lies on a temporary volume that cleanup removes. */
+  let tmpDirDisposable = false;
 
   const getClient = (): DockerClient => {
     if (!client) {
@@ -246,6 +249,7 @@ export function createDockerExecutor(options: DockerExecutorOptions): Executor &
     const { job, log, signal } = request;
     const api = getClient();
     cleaned = false;
+    tmpDirDisposable = false;
     refuseWindowsOnly(docker);
     const payload = job.payload;
 
@@ -312,11 +316,12 @@ export function createDockerExecutor(options: DockerExecutorOptions): Executor &
 
     await removeLeftovers(api, naming, signal);
 
-    // network
+    // network and volumes are independent: created concurrently
     const networkPerBuild = job.featureFlags.FF_NETWORK_PER_BUILD === true && !docker.network_mode;
-    let networkMode = docker.network_mode || undefined;
-    if (networkPerBuild) {
-      const name = projectUniqueShortName(naming);
+    const networkMode = networkPerBuild ? projectUniqueShortName(naming) : docker.network_mode || undefined;
+    const createNetwork = async () => {
+      if (!networkPerBuild || !networkMode) return;
+      const name = networkMode;
       await api.networks.remove(name).catch(() => {});
       const created = await api.networks.create(
         {
@@ -328,18 +333,19 @@ export function createDockerExecutor(options: DockerExecutorOptions): Executor &
         { signal },
       );
       resources.network = created.Id;
-      networkMode = name;
-    }
+    };
     const aliasesApply = networkPerBuild || isUserDefinedNetwork(networkMode);
 
     // volumes
     const binds: string[] = [];
     const openPermissions: string[] = [];
+    const temporaryDestinations: string[] = [];
     const protectedRef =
       (payload.git_info as { protected?: boolean | null } | null | undefined)?.protected === true ||
       job.variables.get('CI_COMMIT_REF_PROTECTED') === 'true';
     const destinations = new Set<string>();
-    const volume = async (destination: string, reusable: boolean) => {
+    const creations: Promise<void>[] = [createNetwork()];
+    const volume = (destination: string, reusable: boolean) => {
       if (docker.cache_dir && reusable) {
         binds.push(
           `${docker.cache_dir}/${projectRealUniqueName(naming)}/${md5(destination)}${protectedRef ? '-protected' : ''}:${destination}`,
@@ -349,7 +355,10 @@ export function createDockerExecutor(options: DockerExecutorOptions): Executor &
       const name = reusable
         ? cacheVolumeName(naming, destination, protectedRef)
         : `${prefix}-cache-${md5(destination)}`;
-      await api.volumes.create(
+      binds.push(`${name}:${destination}`);
+      openPermissions.push(destination);
+      if (!reusable) temporaryDestinations.push(destination);
+      const create = api.volumes.create(
         {
           Name: name,
           Driver: docker.volume_driver || undefined,
@@ -365,9 +374,11 @@ export function createDockerExecutor(options: DockerExecutorOptions): Executor &
         },
         { signal },
       );
-      if (!reusable) resources.temporaryVolumes.add(name);
-      binds.push(`${name}:${destination}`);
-      openPermissions.push(destination);
+      creations.push(
+        create.then(() => {
+          if (!reusable) resources.temporaryVolumes.add(name);
+        }),
+      );
     };
     for (const entry of docker.volumes ?? []) {
       const spec = parseVolume(entry, (text) => job.variables.expand(text), job.directories.projectDir);
@@ -375,11 +386,17 @@ export function createDockerExecutor(options: DockerExecutorOptions): Executor &
         throw new DockerConfigurationError(`volume for container path "${spec.destination}" is already defined`);
       destinations.add(spec.destination);
       if (spec.source) binds.push(`${spec.source}:${spec.destination}${spec.options ? `:${spec.options}` : ''}`);
-      else await volume(spec.destination, !docker.disable_cache);
+      else volume(spec.destination, !docker.disable_cache);
     }
-    const strategy = (job.variables.content('GIT_STRATEGY') || (payload.allow_git_fetch ? 'fetch' : 'clone')).trim();
+    const strategy = gitSettings({ job }).strategy;
     if (![...destinations].some((destination) => covers(destination, job.directories.buildsDir)))
-      await volume(job.directories.buildsDir, strategy === 'fetch' && !docker.disable_cache);
+      volume(job.directories.buildsDir, strategy === 'fetch' && !docker.disable_cache);
+    await settleAll(creations);
+    // The deepest mount covering the job's tmp dir decides whether cleanup removes it anyway.
+    const tmpMount = [...destinations, ...temporaryDestinations]
+      .filter((destination) => covers(destination, job.directories.tmpDir))
+      .sort((a, b) => b.length - a.length)[0];
+    tmpDirDisposable = !docker.volume_keep && tmpMount !== undefined && temporaryDestinations.includes(tmpMount);
 
     // services
     const services: StartedService[] = await startServices({
@@ -469,18 +486,12 @@ export function createDockerExecutor(options: DockerExecutorOptions): Executor &
     resources.containers.add(created.Id);
     buildContainer = created.Id;
 
-    // open the permissions of fresh volume mount points (GitLab's cache-init), then start
-    if (openPermissions.length > 0) {
-      for (const destination of openPermissions)
-        await api.containers.putArchive(
-          created.Id,
-          posix.dirname(destination),
-          mountPointTar(posix.basename(destination)),
-          {
-            signal,
-          },
-        );
-    }
+    // One PUT before the start: open the permissions of fresh volume mount points (GitLab's cache-init) and,
+    // for GIT_STRATEGY=none, create the project directory get_sources would otherwise create with a PUT of its own.
+    const openDirectories = [...openPermissions];
+    if (strategy === 'none') openDirectories.push(...parentEntries(job.directories.projectDir));
+    if (openDirectories.length > 0)
+      await api.containers.putArchive(created.Id, '/', openDirectoriesTar(openDirectories), { signal });
     try {
       await api.containers.start(created.Id, { signal });
     } catch (error) {
@@ -504,6 +515,7 @@ export function createDockerExecutor(options: DockerExecutorOptions): Executor &
       buildContainer: created.Id,
       image,
       naming,
+      projectDirCreated: strategy === 'none',
       runInBuild: (script, output, runSignal) => runScript(script, output, runSignal),
     };
   }
@@ -650,7 +662,13 @@ export function createDockerExecutor(options: DockerExecutorOptions): Executor &
     directories,
     environment: 'disposable' as const,
     prepare,
-    run: (request: RunRequest) => runScript(request.script, request.output, request.signal),
+    run: (request: RunRequest) => {
+      // cleanup_file_variables only deletes files in the job's tmp dir: when that dir is on a temporary volume,
+      // removing the volume at cleanup does the same, so the exec (~50 ms) is skipped.
+      if (request.stage === 'cleanup_file_variables' && tmpDirDisposable && buildContainer && !request.signal.aborted)
+        return Promise.resolve({ exitCode: 0 });
+      return runScript(request.script, request.output, request.signal);
+    },
     cleanup,
     stages: { getSources: createSourcesStage(getState), ...createFileStages(getState) },
     get buildContainerId() {
@@ -659,6 +677,13 @@ export function createDockerExecutor(options: DockerExecutorOptions): Executor &
     resources,
   };
   return executor;
+}
+
+/** Waits for every promise; rejects with the first failure only after all have settled (nothing left running). */
+async function settleAll(promises: readonly Promise<unknown>[]): Promise<void> {
+  const results = await Promise.allSettled(promises);
+  const failed = results.find((result): result is PromiseRejectedResult => result.status === 'rejected');
+  if (failed) throw failed.reason;
 }
 
 /** Removes what a crashed run of the same runner slot left behind (same runner, project, concurrency slot). */
@@ -671,13 +696,15 @@ async function removeLeftovers(api: DockerClient, naming: NamingInput, signal: A
       `${LABEL_PREFIX}project.runner_id=${naming.concurrentProjectId}`,
     ],
   };
-  const containers = await api.containers.list({ all: true, filters, signal });
+  // the three lists are independent; containers go first, since volumes and networks in use cannot be removed
+  const [containers, volumes, networks] = await Promise.all([
+    api.containers.list({ all: true, filters, signal }),
+    api.volumes.list({ filters: { label: [...filters.label, `${LABEL_PREFIX}reusable=false`] }, signal }),
+    api.networks.list({ filters, signal }),
+  ]);
   await Promise.all(containers.map((c) => api.containers.remove(c.Id, { force: true, volumes: true }).catch(() => {})));
-  const volumes = await api.volumes.list({
-    filters: { label: [...filters.label, `${LABEL_PREFIX}reusable=false`] },
-    signal,
-  });
-  await Promise.all(volumes.map((v) => api.volumes.remove(v.Name, { force: true }).catch(() => {})));
-  const networks = await api.networks.list({ filters, signal });
-  await Promise.all(networks.map((n) => api.networks.remove(n.Id).catch(() => {})));
+  await Promise.all([
+    ...volumes.map((v) => api.volumes.remove(v.Name, { force: true }).catch(() => {})),
+    ...networks.map((n) => api.networks.remove(n.Id).catch(() => {})),
+  ]);
 }

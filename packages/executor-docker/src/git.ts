@@ -223,7 +223,7 @@ export function createSourcesStage(getState: () => DockerJobState) {
 
     if (settings.strategy === 'none') {
       notice('Skipping Git repository setup');
-      await makeDir();
+      if (!state.projectDirCreated) await makeDir();
       return;
     }
     if (settings.strategy === 'empty') {

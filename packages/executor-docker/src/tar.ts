@@ -99,10 +99,17 @@ export function directoryTar(options: DirectoryTarOptions): Readable {
   return pack as unknown as Readable;
 }
 
-/** A tar with one directory entry `name`, mode 0777: PUT at a mount point's parent, it opens the mount point. */
-export function mountPointTar(name: string): Readable {
+/**
+ * A tar of directory entries only (mode 0777, owner root), meant for `PUT /containers/{id}/archive?path=/`:
+ * existing directories (volume mount points) get their permissions opened, missing ones are created. Parents
+ * that are not listed are left as they are (or created 0755 by the daemon when missing).
+ */
+export function openDirectoriesTar(paths: readonly string[]): Readable {
   const pack = createPack();
-  pack.entry({ name, type: 'directory', mode: 0o777, uid: 0, gid: 0 });
-  pack.finalize();
+  const names = [...new Set(paths.map((path) => path.replace(/^\/+|\/+$/g, '')).filter(Boolean))].sort();
+  (async () => {
+    for (const name of names) await entry(pack, { name, type: 'directory', mode: 0o777, uid: 0, gid: 0 });
+    pack.finalize();
+  })().catch((error: unknown) => pack.destroy(error as Error));
   return pack as unknown as Readable;
 }
