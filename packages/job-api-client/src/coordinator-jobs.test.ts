@@ -134,6 +134,64 @@ describe('client × coordinator: a job’s life', () => {
     await expect(session.acknowledge()).resolves.toBe('drop');
   });
 
+  it('a dropped acknowledgement: the job runs, the final update re-sends state=running first, the job succeeds', async () => {
+    await setup();
+    coordinator.createJob(payload());
+    const job = await receiveJob();
+    const session = client.startJob(job);
+    coordinator.inject({ type: 'drop', endpoint: 'job-update', jobId: job.id, times: 1 });
+    await expect(session.acknowledge()).resolves.toBe('run');
+    expect(session.isAcknowledged).toBe(false);
+    expect(coordinator.job(job.id)!.status).toBe('pending');
+    session.write('ran anyway\n');
+    const result = await session.finish({ state: 'success' });
+    expect(result).toMatchObject({ outcome: 'delivered', attempts: 1 });
+    expect(coordinator.job(job.id)).toMatchObject({ status: 'success', trace: 'ran anyway\n' });
+    const updates = coordinator
+      .requests({ endpoint: 'job-update', jobId: job.id })
+      .map((request) => `${JSON.parse(request.body.toString()).state} ${request.status}`);
+    // the dropped acknowledgement was never answered (status 0), the re-sent one is
+    expect(updates.slice(1)).toEqual(['running 200', 'success 200']);
+  });
+
+  it('a dropped acknowledgement is re-sent by the next keep-alive tick, without waiting for F', async () => {
+    await setup({}, { updateIntervalMs: 20, forceSendIntervalMs: 60_000 });
+    coordinator.createJob(payload());
+    const job = await receiveJob();
+    const session = client.startJob(job);
+    coordinator.inject({ type: 'drop', endpoint: 'job-update', jobId: job.id, times: 1 });
+    await expect(session.acknowledge()).resolves.toBe('run');
+    session.start();
+    await until(() => coordinator.job(job.id)!.status === 'running');
+    expect(session.isAcknowledged).toBe(true);
+    const before = coordinator.requests({ endpoint: 'job-update', jobId: job.id }).length;
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    // acknowledged: back to keep-alives every F only
+    expect(coordinator.requests({ endpoint: 'job-update', jobId: job.id }).length).toBe(before);
+    await session.finish({ state: 'success' });
+    expect(coordinator.job(job.id)!.status).toBe('success');
+  });
+
+  it('a 400 on the final update is a failed attempt, retried (not an abort)', async () => {
+    await setup();
+    coordinator.createJob(payload());
+    const job = await receiveJob();
+    const session = client.startJob(job);
+    await session.acknowledge();
+    session.write('x\n');
+    coordinator.inject({
+      type: 'respond',
+      endpoint: 'job-update',
+      jobId: job.id,
+      times: 1,
+      status: 400,
+      bodyText: '400',
+    });
+    const result = await session.finish({ state: 'success' });
+    expect(result).toMatchObject({ outcome: 'delivered', attempts: 2 });
+    expect(coordinator.job(job.id)!.status).toBe('success');
+  });
+
   it('final update answered 202 (back-off) until accepted', async () => {
     await setup();
     coordinator.createJob(payload());

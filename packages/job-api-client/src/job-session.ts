@@ -92,6 +92,12 @@ export class JobSession extends EventEmitter<JobSessionEvents> {
   private closed = false;
   private finished = false;
   private dropped = false;
+  /**
+   * The two-phase acknowledgement (spec §4.5). When `acknowledge()` got no 200 (no answer, 5xx, 409) the job runs
+   * anyway, and until GitLab confirms `state=running` every keep-alive tick, and the final update before its own
+   * `PUT`, send it again: a coordinator still waiting for it refuses any other state with 400.
+   */
+  private acknowledgement: 'not-sent' | 'unconfirmed' | 'confirmed' = 'not-sent';
   private lane: Promise<unknown> = Promise.resolve();
   private readonly emitEvent: Transport['emit'];
 
@@ -120,6 +126,11 @@ export class JobSession extends EventEmitter<JobSessionEvents> {
   /** Aborted when GitLab asks for a graceful cancel (`Job-Status: canceling`): stop the script, run after_script. */
   get cancelSignal(): AbortSignal {
     return this.cancelController.signal;
+  }
+
+  /** Whether GitLab answered a `PUT state=running` with 200 (the two-phase acknowledgement went through). */
+  get isAcknowledged(): boolean {
+    return this.acknowledgement === 'confirmed';
   }
 
   /** Bytes GitLab is known to have. */
@@ -173,6 +184,7 @@ export class JobSession extends EventEmitter<JobSessionEvents> {
 
   /** The two-phase acknowledgement (spec §4.5): `PUT state=running` before anything runs. */
   async acknowledge(signal?: AbortSignal): Promise<AcknowledgeResult> {
+    this.acknowledgement = 'unconfirmed';
     const result = await this.put({ state: 'running' }, signal);
     if (result.outcome === 'abort') {
       this.dropped = true;
@@ -182,6 +194,12 @@ export class JobSession extends EventEmitter<JobSessionEvents> {
     if (result.cancelRequested) {
       this.requestCancel();
       return 'cancel';
+    }
+    if (!this.isAcknowledged) {
+      this.emitEvent({
+        type: 'warning',
+        message: `job ${this.jobId}: the acknowledgement was not confirmed (${result.error?.message ?? `status ${result.status}`}); running the job, state=running is sent again with the next updates`,
+      });
     }
     return 'run';
   }
@@ -236,7 +254,11 @@ export class JobSession extends EventEmitter<JobSessionEvents> {
     const state = await this.sendPending();
     if (state === 'abort' || !this.running) return;
     if (state === 'failed') return;
-    if (this.transport.clock.now() - this.lastContact >= this.forceSendIntervalMs()) {
+    // Unconfirmed acknowledgement: re-send it on every tick until GitLab takes it.
+    if (
+      this.acknowledgement === 'unconfirmed' ||
+      this.transport.clock.now() - this.lastContact >= this.forceSendIntervalMs()
+    ) {
       await this.put({ state: 'running' }, this.stopController.signal).catch((error: unknown) => {
         // Only our own stop is expected here; anything else is reported by the loop.
         if (!(JobApiError.isInstance(error) && error.code === 'JOB_API_ABORTED')) throw error;
@@ -345,6 +367,7 @@ export class JobSession extends EventEmitter<JobSessionEvents> {
       maxIntervalMs: this.options.maxUpdateIntervalMs ?? MAX_UPDATE_INTERVAL_MS,
     });
     if (answer.outcome === 'ok' || answer.outcome === 'accepted') this.lastContact = this.transport.clock.now();
+    if (result.state === 'running' && answer.status === 200) this.acknowledgement = 'confirmed';
     this.applySignals(answer, final);
     return answer;
   }
@@ -405,6 +428,19 @@ export class JobSession extends EventEmitter<JobSessionEvents> {
           };
         }
         let failed = flushed === 'failed';
+        if (!failed && this.acknowledgement === 'unconfirmed') {
+          // The acknowledgement never went through: GitLab still waits for it and would answer the final state
+          // with 400. Send it now (what a keep-alive would have done), then the final update.
+          const running = await this.put({ state: 'running' }, signal, true);
+          if (running.outcome === 'abort') {
+            return { outcome: 'aborted', failureReason, attempts, error: running.error };
+          }
+          if (!this.isAcknowledged) {
+            lastError = running.error;
+            await this.transport.clock.sleep(this.intervalMs, signal);
+            failed = true;
+          }
+        }
         if (!failed) {
           const answer = await this.put(
             { state: result.state, ...(failureReason ? { failureReason } : {}), exitCode: exitCodeOf(result) },

@@ -139,11 +139,10 @@ describe('coordinator faults through `runnerkit run`', () => {
     expectTraceIntact(coordinator, id, block);
   });
 
-  // BUG (job-api-client, JobSession.acknowledge): when the two-phase acknowledgement `PUT state=running` gets no
-  // answer (connection dropped before the server handled it), the job runs anyway (api-spec §4.5) but
-  // `state=running` is never sent again before the final update, so a coordinator still waiting for the
-  // acknowledgement answers the final `PUT state=success` with 400 and the job stays `pending` forever.
-  it.fails('a dropped acknowledgement: the job still ends success in the coordinator [known bug]', async () => {
+  // The two-phase acknowledgement `PUT state=running` gets no answer (connection dropped before the server handled
+  // it): the job runs anyway (api-spec §4.5), and the session sends `state=running` again (next keep-alive tick, or
+  // before the final update) so the coordinator, still waiting for the acknowledgement, takes the final state.
+  it('a dropped acknowledgement: the job still ends success in the coordinator', async () => {
     const { id, block } = await startJob('dropped-ack', { lines: 100 });
     inject([{ type: 'drop', endpoint: 'job-update', jobId: id, times: 1 }]);
     const job = await finishedJob(coordinator, id, 8_000);
