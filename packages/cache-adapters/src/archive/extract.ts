@@ -284,6 +284,16 @@ class SafeTarget {
     }
   }
 
+  /** The error for a destination that became a directory or symlink again right after it was cleared. */
+  replacedMeanwhile(destination: string): ArchiveError {
+    const entry = relative(this.root, destination);
+    return new ArchiveError(
+      'ARCHIVE_LINK_ESCAPE',
+      `${JSON.stringify(entry)} became a directory or symlink again while it was being extracted`,
+      { entry },
+    );
+  }
+
   /** Removes a non-directory at the destination so that we never write through an existing link. */
   async clear(destination: string): Promise<void> {
     try {
@@ -389,6 +399,34 @@ async function readWholeEntry(archive: FileHandle, entry: yauzl.Entry, raw: stri
   return data;
 }
 
+/** Writes a whole file; a directory or symlink in the way is removed first (forgetting the verified parents). */
+async function placeWhole(
+  target: SafeTarget,
+  writer: FileWriter,
+  destination: string,
+  data: Buffer,
+  mode: number,
+  mtime: Date,
+): Promise<void> {
+  if (writer.writeNow(destination, data, mode, mtime)) return;
+  await target.clear(destination);
+  if (!writer.writeNow(destination, data, mode, mtime)) throw target.replacedMeanwhile(destination);
+}
+
+/** Streams a file; a directory or symlink in the way is removed first (forgetting the verified parents). */
+async function placeStream(
+  target: SafeTarget,
+  writer: FileWriter,
+  destination: string,
+  data: () => Readable,
+  mode: number,
+  mtime: Date,
+): Promise<void> {
+  if (await writer.writeStream(destination, data, mode, mtime)) return;
+  await target.clear(destination);
+  if (!(await writer.writeStream(destination, data, mode, mtime))) throw target.replacedMeanwhile(destination);
+}
+
 interface PendingFile {
   destination: string;
   mode: number;
@@ -398,11 +436,7 @@ interface PendingFile {
 
 /** Writes a file, first removing a directory or symlink in the way (which forgets the verified parents). */
 async function writeWhole(target: SafeTarget, writer: FileWriter, file: PendingFile): Promise<void> {
-  const data = await file.data;
-  if (!writer.writeNow(file.destination, data, file.mode, file.mtime)) {
-    await target.clear(file.destination);
-    writer.writeNow(file.destination, data, file.mode, file.mtime);
-  }
+  await placeWhole(target, writer, file.destination, await file.data, file.mode, file.mtime);
   await writer.yield();
 }
 
@@ -533,10 +567,7 @@ async function extractZip(file: string, target: SafeTarget): Promise<void> {
       const stream = await zip.openReadStreamPromise(entry);
       const read = () => stream.pipe(crcCheck(raw, entry.crc32));
       try {
-        if (!(await writer.writeStream(destination, read, mode, mtime))) {
-          await target.clear(destination);
-          await writer.writeStream(destination, read, mode, mtime);
-        }
+        await placeStream(target, writer, destination, read, mode, mtime);
       } finally {
         stream.destroy();
       }
@@ -574,17 +605,11 @@ async function extractTarGz(file: string, target: SafeTarget): Promise<void> {
         const mtime = entry.mtime ?? new Date();
         if (entry.size <= WHOLE_ENTRY_LIMIT) {
           const data = await entry.read();
-          if (!writer.writeNow(destination, data, mode, mtime)) {
-            await target.clear(destination);
-            writer.writeNow(destination, data, mode, mtime);
-          }
+          await placeWhole(target, writer, destination, data, mode, mtime);
           await writer.yield();
         } else {
           const read = () => Readable.from(entry.stream(), { objectMode: false });
-          if (!(await writer.writeStream(destination, read, mode, mtime))) {
-            await target.clear(destination);
-            await writer.writeStream(destination, read, mode, mtime);
-          }
+          await placeStream(target, writer, destination, read, mode, mtime);
         }
       }
       // Devices, FIFOs and other special entries are skipped.
@@ -674,10 +699,7 @@ async function extractGzip(file: string, target: SafeTarget): Promise<void> {
         return source.pipe(inflate).pipe(count);
       };
       const mtime = member.mtime > 0 ? new Date(member.mtime * 1000) : new Date();
-      if (!(await writer.writeStream(destination, read, 0, mtime))) {
-        await target.clear(destination);
-        await writer.writeStream(destination, read, 0, mtime);
-      }
+      await placeStream(target, writer, destination, read, 0, mtime);
       const trailerAt = start + inflate.bytesWritten;
       const trailer = Buffer.alloc(8);
       const got = await archive.read(trailer, 0, 8, trailerAt);
