@@ -24,7 +24,8 @@ function split(side, phase, ms) {
 async function archiveAndExtract(root, work, format) {
   const file = join(work, `ours.${format}`);
   const out = join(work, `ours-out-${format}`);
-  rmSync(out, { recursive: true, force: true });
+  // Removed the same way as the baselines' output (rm -rf; Node's rmSync is several times slower on 20 000 files).
+  sh(`rm -rf ${out}`);
   let start = performance.now();
   const { entries } = await selectFiles({ root, paths: ['.'] });
   await writeArchive({ root, entries, format, level: LEVEL, output: file });
