@@ -488,8 +488,14 @@ export function createDockerExecutor(options: DockerExecutorOptions): Executor &
 
     // One PUT before the start: open the permissions of fresh volume mount points (GitLab's cache-init) and,
     // for GIT_STRATEGY=none, create the project directory get_sources would otherwise create with a PUT of its own.
+    // Only with plain local volumes: a driver (or local with options, e.g. tmpfs) may give the container a fresh
+    // mount at start, so the directory would be gone.
+    const plainVolumes =
+      (!docker.volume_driver || docker.volume_driver === 'local') &&
+      Object.keys(docker.volume_driver_ops ?? {}).length === 0;
+    const projectDirEarly = strategy === 'none' && plainVolumes;
     const openDirectories = [...openPermissions];
-    if (strategy === 'none') openDirectories.push(...parentEntries(job.directories.projectDir));
+    if (projectDirEarly) openDirectories.push(...parentEntries(job.directories.projectDir));
     if (openDirectories.length > 0)
       await api.containers.putArchive(created.Id, '/', openDirectoriesTar(openDirectories), { signal });
     try {
@@ -515,7 +521,7 @@ export function createDockerExecutor(options: DockerExecutorOptions): Executor &
       buildContainer: created.Id,
       image,
       naming,
-      projectDirCreated: strategy === 'none',
+      projectDirCreated: projectDirEarly,
       runInBuild: (script, output, runSignal) => runScript(script, output, runSignal),
     };
   }

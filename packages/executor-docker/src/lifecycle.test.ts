@@ -14,7 +14,7 @@ describe('lifecycle and volumes', () => {
     const payload = job(['sleep 60'], {
       services: [{ name: context.images.serviceHttp }],
       variables: variables({ FF_NETWORK_PER_BUILD: 'true' }),
-      runner_info: { timeout: 3 },
+      runner_info: { timeout: 5 },
     });
     const executor = context.executor({ docker: { pull_policy: ['if-not-present'], wait_for_services_timeout: -1 } });
     const timedOut = await runAndInspect(context, executor, payload);

@@ -8,6 +8,7 @@ import {
   createDockerClient,
   type DockerClient,
   type Network,
+  type Volume,
 } from '@runnerkit/docker-engine-client';
 import type { Executor, RuntimeJobPayload } from '@runnerkit/job-runtime';
 import { conformancePayload, runObserved } from '@runnerkit/job-runtime/testing';
@@ -64,8 +65,8 @@ export function variables(extra: Record<string, string>) {
 }
 
 /**
- * Runs one job and inspects every container the executor created, as they are while `step_script` starts
- * (after that, cleanup removes them).
+ * Runs one job and inspects every container, temporary volume and network the executor created, as they are
+ * when the first stage starts (after the job, cleanup removes them).
  */
 export async function runAndInspect(
   context: ReturnType<typeof testContext>,
@@ -73,7 +74,12 @@ export async function runAndInspect(
   payload: RuntimeJobPayload,
   extra: Parameters<typeof runObserved>[2] = {},
 ) {
-  const inspected: { build?: ContainerInspect; services: ContainerInspect[]; network?: Network } = { services: [] };
+  const inspected: {
+    build?: ContainerInspect;
+    services: ContainerInspect[];
+    network?: Network;
+    volumes: Volume[];
+  } = { services: [], volumes: [] };
   const wrapped: Executor = {
     name: executor.name,
     shell: executor.shell,
@@ -82,12 +88,14 @@ export async function runAndInspect(
     stages: executor.stages,
     prepare: (request) => executor.prepare(request),
     run: async (request) => {
-      if (request.stage.startsWith('step_') && !inspected.build) {
+      if (!inspected.build && executor.buildContainerId) {
         for (const id of executor.resources.containers) {
           const info = await context.client.containers.inspect(id);
           if (id === executor.buildContainerId) inspected.build = info;
           else inspected.services.push(info);
         }
+        for (const name of executor.resources.temporaryVolumes)
+          inspected.volumes.push(await context.client.volumes.inspect(name));
         if (executor.resources.network)
           inspected.network = await context.client.networks.inspect(executor.resources.network);
       }
