@@ -1,7 +1,15 @@
 // job-start: a trivial busybox job (`echo hi`) from start to finish, through `runnerkit exec` (a whole CLI run:
 // snapshot, embedded coordinator, clone, container) and through a running `runnerkit run` fed by the coordinator
 // (POST /-/pipelines → job success), against `docker run --rm busybox echo hi`. Goal: ≤ 1.5× docker run.
+//
+// Each timed run is also split into phases from the runner's own JSON log lines (same clock):
+//   exec: start → job received (CLI start-up, snapshot, embedded coordinator, compile, request)
+//         → job end (acknowledge, executor stages, trace, final update) → process exit
+//   run:  pipeline created → job received (the runner's request) → job success seen
+// plus the CLI's module loading alone (`runnerkit exec --help`).
+//
 // Run: node bench/suites/job-start.mjs [--quick]   (needs a build of apps/runner, dockerd and the local images)
+//   RUNNERKIT_BENCH_BEFORE_CLI=/path/to/older/dist/main.js adds exec before-vs-after rounds (A/B alternating).
 import { execFile, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -10,10 +18,11 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { createCoordinator } from '../../packages/coordinator/dist/index.js';
-import { compare, quick } from '../lib/ab.mjs';
+import { compare, quick, record, summarize } from '../lib/ab.mjs';
 
 const run = promisify(execFile);
 const CLI = fileURLToPath(new URL('../../apps/runner/bin/runnerkit.js', import.meta.url));
+const BEFORE = process.env.RUNNERKIT_BENCH_BEFORE_CLI;
 const IMAGE = 'runnerkit-test/busybox:latest';
 const YAML = `hi:\n  image: ${IMAGE}\n  script:\n    - echo hi\n`;
 
@@ -27,20 +36,64 @@ await git('init', '-q', '--initial-branch=main');
 await git('add', '.');
 await git('-c', 'user.name=bench', '-c', 'user.email=bench@localhost', 'commit', '-qm', 'bench');
 
+/** Collected phase durations (ms) by label, printed as median [p25–p75] at the end. */
+const phases = new Map();
+function phase(label, ms) {
+  if (!phases.has(label)) phases.set(label, []);
+  phases.get(label).push(ms);
+}
+/** The time (ms since the epoch) of the first JSON log line whose msg is `message`. */
+function logTime(text, message) {
+  for (const line of text.split('\n')) {
+    if (!line.startsWith('{')) continue;
+    const entry = JSON.parse(line);
+    if (entry.msg === message) return Date.parse(entry.time);
+  }
+  return undefined;
+}
+
 const dockerRun = {
   name: 'docker run --rm',
   run: () => run('/usr/bin/docker', ['run', '--rm', IMAGE, 'echo', 'hi']),
 };
 
-const exec = {
-  name: 'runnerkit exec',
-  run: async () => {
-    const result = await run(process.execPath, [CLI, 'exec', '--cwd', project], { env });
-    if (!/^hi +\| hi$/m.test(result.stdout)) throw new Error(`unexpected exec output:\n${result.stdout}`);
-  },
-};
+function execCandidate(name, cli) {
+  return {
+    name,
+    run: async () => {
+      const started = Date.now();
+      const result = await run(
+        process.execPath,
+        [cli, '--log-level', 'info', '--log-format', 'json', 'exec', '--cwd', project],
+        { env },
+      );
+      const exited = Date.now();
+      if (!/^hi +\| hi$/m.test(result.stdout)) throw new Error(`unexpected exec output:\n${result.stdout}`);
+      const received = logTime(result.stderr, 'Checking for jobs... received');
+      const ended = logTime(result.stderr, 'Job succeeded');
+      if (received && ended) {
+        phase(`${name}: start → job received`, received - started);
+        phase(`${name}: job received → job end`, ended - received);
+        phase(`${name}: job end → exit`, exited - ended);
+      }
+      phase(`${name}: total`, exited - started);
+    },
+  };
+}
 
-// `runnerkit run` with the coordinator's long polling: a job is handed out as soon as it is created.
+async function moduleLoading(name, cli) {
+  for (let i = 0; i < (quick ? 3 : 7); i++) {
+    const started = Date.now();
+    await run(process.execPath, [cli, 'exec', '--help'], { env });
+    phase(`${name}: exec --help (node + modules)`, Date.now() - started);
+    const root = Date.now();
+    await run(process.execPath, [cli, '--help'], { env });
+    phase(`${name}: --help`, Date.now() - root);
+  }
+}
+
+// `runnerkit run` with the coordinator's long polling: GitLab's Workhorse holds the request and answers 204 when
+// the queue changes; the runner asks again at its next check_interval turn.
 const coordinator = await createCoordinator({ longPollingSeconds: 30 });
 const runner = coordinator.createRunner({ description: 'bench' });
 const config = join(work, 'config.toml');
@@ -48,7 +101,10 @@ writeFileSync(
   config,
   `concurrent = 4\ncheck_interval = 3\n\n[[runners]]\n  name = "bench"\n  url = "${coordinator.url}"\n  token = "${runner.token}"\n  executor = "docker"\n  [runners.docker]\n    pull_policy = ["if-not-present"]\n    volumes = ["/cache"]\n`,
 );
-const runnerProcess = spawn(process.execPath, [CLI, 'run', '-c', config], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+const runnerProcess = spawn(process.execPath, [CLI, '--log-format', 'json', 'run', '-c', config], {
+  env,
+  stdio: ['ignore', 'ignore', 'pipe'],
+});
 let runnerLog = '';
 runnerProcess.stderr.on('data', (chunk) => {
   runnerLog += chunk;
@@ -56,6 +112,8 @@ runnerProcess.stderr.on('data', (chunk) => {
 await new Promise((resolve) => setTimeout(resolve, 1500));
 
 async function pipelineJob() {
+  const started = Date.now();
+  const logFrom = runnerLog.length;
   const response = await fetch(`${coordinator.url}/-/pipelines`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
@@ -65,19 +123,34 @@ async function pipelineJob() {
   const id = created.jobs[0].id;
   for (;;) {
     const job = coordinator.job(id);
-    if (job.status === 'success') return;
+    if (job.status === 'success') break;
     if (['failed', 'canceled'].includes(job.status)) throw new Error(`job failed:\n${job.trace}\n${runnerLog}`);
     await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  const done = Date.now();
+  const received = logTime(runnerLog.slice(logFrom), 'Checking for jobs... received');
+  if (received) {
+    phase('runnerkit run: pipeline created → job received', received - started);
+    phase('runnerkit run: job received → success seen', done - received);
   }
 }
 
 try {
+  await moduleLoading('after', CLI);
+  if (BEFORE) await moduleLoading('before', BEFORE);
   await compare({
     name: 'job-start: runnerkit exec vs docker run --rm',
-    candidate: exec,
+    candidate: execCandidate('runnerkit exec', CLI),
     baseline: dockerRun,
     goal: 1.5,
   });
+  if (BEFORE) {
+    await compare({
+      name: 'job-start: runnerkit exec, this build vs the older build',
+      candidate: execCandidate('exec after', CLI),
+      baseline: execCandidate('exec before', BEFORE),
+    });
+  }
   await compare({
     name: 'job-start: runnerkit run + coordinator vs docker run --rm',
     candidate: { name: 'runnerkit run', run: pipelineJob },
@@ -85,6 +158,14 @@ try {
     goal: 1.5,
     rounds: quick ? 3 : 11,
   });
+  for (const [label, values] of phases) {
+    const { median, p25, p75, n } = summarize(values);
+    record({
+      name: `job-start phase: ${label}`,
+      note: `median ${median.toFixed(0)} ms [${p25.toFixed(0)}–${p75.toFixed(0)}] n=${n}`,
+      phase: { label, median, p25, p75, n },
+    });
+  }
 } finally {
   runnerProcess.kill('SIGQUIT');
   await new Promise((resolve) => runnerProcess.on('exit', resolve));

@@ -21,6 +21,7 @@ import {
 import { PRODUCT } from './api-client.js';
 import { createCacheAdapter, createJobCacheStore } from './cache-store.js';
 import type { RunnerLog } from './runner-log.js';
+import { strictCheckInterval } from './strict-check-interval.js';
 
 export { PRODUCT } from './api-client.js';
 
@@ -221,6 +222,8 @@ export interface RunnerWiring {
   cache?: CacheAdapter | undefined;
   /** Where artifact uploads are spooled; default the OS temp dir. */
   temporaryDirectory?: string | undefined;
+  /** The global check_interval in ms as it is now (for strict_check_interval); default 3 s. */
+  checkIntervalMs?: (() => number) | undefined;
 }
 
 /** The display name used in log lines: `name (short token)`; never the token itself. */
@@ -240,7 +243,9 @@ export function supervisedRunner(wiring: RunnerWiring, index: number): Supervise
       runner.unhealthy_requests_limit && runner.unhealthy_requests_limit > 0 ? runner.unhealthy_requests_limit : 3,
     unhealthyIntervalMs:
       unhealthyInterval !== undefined && unhealthyInterval > 0n ? Number(unhealthyInterval / 1_000_000n) : 60 * 60_000,
-    source: createJobSource(wiring),
+    source: runner.strict_check_interval
+      ? strictCheckInterval(createJobSource(wiring), wiring.checkIntervalMs ?? (() => 3000))
+      : createJobSource(wiring),
   };
 }
 

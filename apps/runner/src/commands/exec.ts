@@ -137,6 +137,9 @@ export async function execPipeline(
     io.stderr.write(`--concurrency must be a positive integer, got "${options.concurrency}"\n`);
     return 2;
   }
+  // The snapshot's git processes run while the executor's modules load and its client is set up.
+  const snapshotting = snapshotWorkingTree(cwd);
+  snapshotting.catch(() => undefined);
   const stateDir = execStateDir(io);
   await mkdir(stateDir, { recursive: true });
   const context: WiringContext = {
@@ -146,12 +149,16 @@ export async function execPipeline(
     cwd,
     stateDir,
   };
-  const executor = await executorFactory(loaded.runner, context);
+  // The executor names its reusable volumes after the runner token (and system ID, project, concurrency): it must
+  // get the local runner's stable token, the one the embedded coordinator is given below.
+  const identity = localRunnerToken(cwd);
+  const executor = await executorFactory({ ...loaded.runner, token: identity }, context);
   if (!executor.ok) {
     io.stderr.write(`${executor.message}\n`);
+    await snapshotting.then((snapshot) => snapshot.remove()).catch(() => undefined);
     return 1;
   }
-  const snapshot = await snapshotWorkingTree(cwd);
+  const snapshot = await snapshotting;
   try {
     const color = (io.stdout as { isTTY?: boolean }).isTTY === true && !io.env.NO_COLOR;
     const result = await runLocalPipeline({
@@ -165,7 +172,7 @@ export async function execPipeline(
       runner: loaded.runner,
       createExecutor: executor.create,
       context,
-      identity: localRunnerToken(cwd),
+      identity,
       out: io.stdout,
       color,
     });

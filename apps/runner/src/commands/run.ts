@@ -58,6 +58,8 @@ export async function runRunner(io: ConfigCommandIo, options: RunOptions): Promi
     stateDir: join(stateBase, 'runnerkit', 'run'),
   };
   const clients: JobApiClient[] = [];
+  /** check_interval in ms as last loaded (strict_check_interval reads it). */
+  let checkIntervalMs = 3000;
   /** Runner entries unchanged by a reload keep their job source (and so their health and requests). */
   let known = new Map<string, SupervisedRunner>();
 
@@ -134,6 +136,7 @@ export async function runRunner(io: ConfigCommandIo, options: RunOptions): Promi
           createExecutor: executor.create,
           context,
           cache: await cacheFor(runner, context),
+          checkIntervalMs: () => checkIntervalMs,
           hooks: {
             onJobStart: () => metrics.jobStarted(metricsRunner),
             onJobEnd: (_job, outcome, durationMs) =>
@@ -151,11 +154,12 @@ export async function runRunner(io: ConfigCommandIo, options: RunOptions): Promi
       runners.push(supervised);
     }
     known = next;
+    checkIntervalMs = (config.check_interval && config.check_interval > 0 ? config.check_interval : 3) * 1000;
     return {
       config,
       runners,
       concurrent: config.concurrent && config.concurrent > 0 ? config.concurrent : 1,
-      checkIntervalMs: (config.check_interval && config.check_interval > 0 ? config.check_interval : 3) * 1000,
+      checkIntervalMs,
       shutdownTimeoutMs: (config.shutdown_timeout && config.shutdown_timeout > 0 ? config.shutdown_timeout : 30) * 1000,
     };
   };
