@@ -311,3 +311,18 @@ describe('runPullPlan', () => {
     });
   });
 });
+
+describe('the digest named in the log line', () => {
+  it('is the one of the repository the job asked for when the image carries several', () => {
+    const image = '127.0.0.1:5001/group/app:1.0';
+    const plan = new PullPlan({ ...base, image, policies: ['if-not-present'] });
+    plan.start();
+    const step = plan.next({
+      kind: 'inspect',
+      found: true,
+      id: 'sha256:abc',
+      repoDigests: ['127.0.0.1:5000/group/app@sha256:111', '127.0.0.1:5001/group/app@sha256:111'],
+    });
+    expect(step).toMatchObject({ kind: 'done', repoDigest: '127.0.0.1:5001/group/app@sha256:111' });
+  });
+});

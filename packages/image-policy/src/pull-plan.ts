@@ -170,7 +170,10 @@ export class PullPlan {
   }
 
   private done(id: string, repoDigests: readonly string[] | undefined, lines: TraceLine[]): PullStep {
-    const repoDigest = repoDigests?.[0];
+    // One image ID can carry digests from several registries (the same layers pushed to each): name the one of
+    // the repository this job asked for, so the log line matches the image the user wrote.
+    const repository = repositoryOf(this.image);
+    const repoDigest = repoDigests?.find((entry) => entry.startsWith(`${repository}@`)) ?? repoDigests?.[0];
     if (id !== this.image) {
       const digest = repoDigest === undefined ? '' : ` with digest ${repoDigest}`;
       lines.push(traceLine('plain', `Using docker image ${id} for ${this.image}${digest} ...`));
@@ -350,4 +353,12 @@ export async function runPullPlan(
       }
     }
   }
+}
+
+/** The image name without its tag or digest (`host:5000/group/app:1.0@sha256:…` → `host:5000/group/app`). */
+function repositoryOf(image: string): string {
+  const withoutDigest = image.split('@', 1)[0] ?? image;
+  const slash = withoutDigest.lastIndexOf('/');
+  const colon = withoutDigest.lastIndexOf(':');
+  return colon > slash ? withoutDigest.slice(0, colon) : withoutDigest;
 }
