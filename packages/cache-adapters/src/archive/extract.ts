@@ -67,7 +67,14 @@ export async function detectArchiveFormat(file: string): Promise<'zip' | 'tar.gz
     } catch {
       return 'gzip';
     }
-    return inflated.length >= 512 && new Header(inflated.subarray(0, 512)).cksumValid ? 'tar.gz' : 'gzip';
+    if (inflated.length < 512) return 'gzip';
+    try {
+      return new Header(inflated.subarray(0, 512)).cksumValid ? 'tar.gz' : 'gzip';
+    } catch {
+      // node-tar throws on undecodable number fields: a tar header that is corrupt, which the tar reader reports
+      // as ARCHIVE_CORRUPT (a gzip artifact member would not look like a tar header at all).
+      return 'tar.gz';
+    }
   } finally {
     await handle.close();
   }
