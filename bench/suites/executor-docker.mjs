@@ -1,5 +1,8 @@
 // executor-docker: a trivial job vs `docker run --rm`, a job with two services, 10 000 files in vs `docker cp`.
-// Run alone: node bench/suites/executor-docker.mjs [--quick]  (needs dockerd and the runnerkit-test images)
+// Run alone: node bench/suites/executor-docker.mjs [--quick] [--profile] [--before=<old dist/index.js>]
+//   --profile  prints one trivial job's timeline: every Engine call and executor stage with start and duration
+//   --before   also compares the trivial job against an older build of the executor (A/B, same process)
+// (needs dockerd and the runnerkit-test images)
 import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -16,6 +19,78 @@ const client = createDockerClient({ host: 'unix:///var/run/docker.sock' });
 const workDir = mkdtempSync(join(tmpdir(), 'bench-executor-docker-'));
 const token = `glrt-t1_bench${randomBytes(6).toString('hex')}`;
 const sink = { write() {} };
+const option = (name) => process.argv.find((arg) => arg.startsWith(`--${name}=`))?.slice(name.length + 3);
+const now = () => Number(process.hrtime.bigint()) / 1e6;
+
+/** A client whose Engine calls are timed into `events` ([name, start ms, duration ms]). */
+function timedClient(events, origin) {
+  const wrap = (target, area) =>
+    new Proxy(target, {
+      get(object, key) {
+        const value = object[key];
+        if (typeof value !== 'function') return value;
+        return (...args) => {
+          const start = now();
+          const result = value.apply(object, args);
+          if (typeof result?.then !== 'function') return result;
+          return result.then((output) => {
+            events.push([`${area}.${String(key)}`, start - origin(), now() - start]);
+            return output;
+          });
+        };
+      },
+    });
+  return new Proxy(client, {
+    get(object, key) {
+      const value = object[key];
+      if (['containers', 'exec', 'images', 'networks', 'volumes'].includes(key)) return wrap(value, key);
+      return typeof value === 'function' ? value.bind(object) : value;
+    },
+  });
+}
+
+/** Runs one trivial job with every Engine call and executor stage timed; prints the timeline. */
+async function profile() {
+  const events = [];
+  let origin = 0;
+  const executor = createDockerExecutor({
+    client: timedClient(events, () => origin),
+    runnerToken: token,
+    workDir,
+    docker: { pull_policy: ['if-not-present'] },
+  });
+  const timed =
+    (name, fn) =>
+    async (...args) => {
+      const start = now();
+      try {
+        return await fn(...args);
+      } finally {
+        events.push([name, start - origin, now() - start]);
+      }
+    };
+  const observed = {
+    name: executor.name,
+    shell: executor.shell,
+    directories: executor.directories,
+    environment: executor.environment,
+    prepare: timed('executor prepare', executor.prepare),
+    run: async (request) => timed(`executor run ${request.stage}`, executor.run)(request),
+    cleanup: timed('executor cleanup', executor.cleanup),
+    stages: Object.fromEntries(Object.entries(executor.stages).map(([key, fn]) => [key, timed(`stage ${key}`, fn)])),
+  };
+  origin = now();
+  await runJob({
+    payload: payload(['echo hi'], []),
+    executor: observed,
+    trace: sink,
+    runner: { version: 'bench', revision: 'bench', token },
+  });
+  const total = now() - origin;
+  for (const [name, start, duration] of events.sort((a, b) => a[1] - b[1]))
+    process.stdout.write(`${start.toFixed(1).padStart(8)} ms  +${duration.toFixed(1).padStart(6)} ms  ${name}\n`);
+  process.stdout.write(`${total.toFixed(1).padStart(8)} ms  job done\n`);
+}
 
 function payload(script, services = []) {
   return {
@@ -38,8 +113,8 @@ function payload(script, services = []) {
   };
 }
 
-async function job(script, services, docker = {}) {
-  const executor = createDockerExecutor({
+async function job(script, services, docker = {}, create = createDockerExecutor) {
+  const executor = create({
     client,
     runnerToken: token,
     workDir,
@@ -61,6 +136,25 @@ function docker(...args) {
 }
 
 try {
+  if (process.argv.includes('--profile')) {
+    for (let round = 0; round < 3; round++) await job(['echo hi'], []); // warm up
+    await profile();
+  }
+  const before = option('before');
+  if (before) {
+    const old = (await import(before)).createDockerExecutor;
+    await compare({
+      name: 'executor-docker: trivial job, this build vs an older build',
+      candidate: { name: 'this build', run: () => job(['echo hi'], []) },
+      baseline: { name: before, run: () => job(['echo hi'], [], {}, old) },
+    });
+    await compare({
+      name: 'executor-docker: trivial job, older build vs docker run --rm',
+      candidate: { name: 'older build', run: () => job(['echo hi'], [], {}, old) },
+      baseline: { name: 'docker run --rm', run: async () => docker('run', '--rm', BUSYBOX, 'sh', '-c', 'echo hi') },
+      goal: 1.5,
+    });
+  }
   await compare({
     name: 'executor-docker: trivial job (busybox, echo hi) vs docker run --rm',
     candidate: { name: 'executor', run: () => job(['echo hi'], []) },

@@ -3,6 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import type { DockerConfig } from '@runnerkit/config-schema';
 import {
+  type AttachedSession,
   type ContainerCreateRequest,
   type ContainerInspect,
   createDockerClient,
@@ -36,6 +37,7 @@ import {
 import { buildHostConfig, refuseWindowsOnly } from './container-config.js';
 import { DockerConfigurationError, DockerExecutorError, errorMessage } from './errors.js';
 import { createFileStages } from './files.js';
+import { runThroughInit } from './first-stage.js';
 import { createSourcesStage, gitSettings } from './git.js';
 import {
   cacheVolumeName,
@@ -137,6 +139,8 @@ export function createDockerExecutor(options: DockerExecutorOptions): Executor &
   let buildContainer: string | undefined;
   let state: DockerJobState | undefined;
   let cleaned = false;
+  /** PID 1's stdin and output, attached before the start: the first stage runs through it (first-stage.ts). */
+  let initSession: AttachedSession | undefined;
   /** The job's tmp dir lies on a temporary volume that cleanup removes. */
   let tmpDirDisposable = false;
 
@@ -498,6 +502,9 @@ export function createDockerExecutor(options: DockerExecutorOptions): Executor &
     if (projectDirEarly) openDirectories.push(...parentEntries(job.directories.projectDir));
     if (openDirectories.length > 0)
       await api.containers.putArchive(created.Id, '/', openDirectoriesTar(openDirectories), { signal });
+    initSession = await api.containers
+      .attach(created.Id, { stdin: true, stdout: true, stderr: true, stream: true, signal })
+      .catch(() => undefined); // without it, the first stage runs by exec as the others do
     try {
       await api.containers.start(created.Id, { signal });
     } catch (error) {
@@ -511,7 +518,10 @@ export function createDockerExecutor(options: DockerExecutorOptions): Executor &
       throw error;
     }
     const inspected = await api.containers.inspect(created.Id, { signal });
-    if (!inspected.State.Running) throw await explainStopped(created.Id, image);
+    if (!inspected.State.Running) {
+      closeInitSession();
+      throw await explainStopped(created.Id, image);
+    }
 
     state = {
       client: api,
@@ -524,6 +534,46 @@ export function createDockerExecutor(options: DockerExecutorOptions): Executor &
       projectDirCreated: projectDirEarly,
       runInBuild: (script, output, runSignal) => runScript(script, output, runSignal),
     };
+  }
+
+  function closeInitSession(): void {
+    initSession?.close();
+    initSession = undefined;
+  }
+
+  /** The first stage through PID 1's stdin (no exec); see first-stage.ts. */
+  async function runFirstStage(
+    session: AttachedSession,
+    id: string,
+    script: string,
+    output: RunRequest['output'],
+    signal: AbortSignal,
+  ): Promise<RunResult> {
+    let stopping: Promise<void> | undefined;
+    let markEnded = () => {};
+    const ended = new Promise<void>((resolve) => {
+      markEnded = resolve;
+    });
+    const onAbort = () => {
+      stopping ??= stopStage(id, ended).finally(() => session.close());
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    let code: number | undefined;
+    try {
+      code = await runThroughInit(session, script, (data, stream) => output.write(data, stream));
+    } catch (error) {
+      if (!signal.aborted) throw error;
+    } finally {
+      markEnded();
+      signal.removeEventListener('abort', onAbort);
+      session.close();
+    }
+    if (signal.aborted) {
+      await stopping;
+      throw signal.reason;
+    }
+    if (code === undefined) throw await explainStopped(id, state?.image ?? '');
+    return { exitCode: code };
   }
 
   async function ensureRunning(id: string): Promise<void> {
@@ -569,6 +619,10 @@ export function createDockerExecutor(options: DockerExecutorOptions): Executor &
     if (signal.aborted) throw signal.reason;
     const id = buildContainer;
     const api = getClient();
+    const init = initSession;
+    initSession = undefined;
+    if (init && !init.socket.destroyed) return runFirstStage(init, id, script, output, signal);
+    init?.close();
     await ensureRunning(id);
     let execId: string;
     try {
@@ -619,6 +673,7 @@ export function createDockerExecutor(options: DockerExecutorOptions): Executor &
   async function cleanup(): Promise<void> {
     if (cleaned) return;
     cleaned = true;
+    closeInitSession();
     const api = client;
     if (!api) return;
     const containers = [...resources.containers];
