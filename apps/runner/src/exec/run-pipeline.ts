@@ -189,6 +189,8 @@ async function schedule(
   const scheduler = createScheduler(pipeline);
   const idsByName = new Map<string, number>();
   const running = new Map<number, PlannedJob>();
+  /** When a running job was first seen finished in the coordinator. */
+  const finishedAt = new Map<number, number>();
   const notes = new Map<string, string>();
   let nextId = 1;
   const needsImage = options.runner.executor === 'docker' && !options.runner.docker?.image;
@@ -249,6 +251,11 @@ async function schedule(
     for (const [id, planned] of running) {
       const view = coordinator.job(id);
       if (!view || !isFinishedJobStatus(view.status)) continue;
+      // The coordinator has the final update a moment before the runner's job path has ended (its duration, its
+      // output flushed); wait for that, or a little while for a job the runner dropped without running it.
+      const seen = finishedAt.get(id) ?? Date.now();
+      finishedAt.set(id, seen);
+      if (!durations.has(id) && !state.interrupted && Date.now() - seen < 2000) continue;
       running.delete(id);
       if (state.interrupted) continue;
       const result = view.status === 'success' ? 'success' : view.status === 'canceled' ? 'canceled' : 'failed';
@@ -261,7 +268,9 @@ async function schedule(
     const wakeUp = scheduler.nextWakeUp();
     if (running.size === 0 && (state.interrupted || (scheduler.ready().length === 0 && wakeUp === undefined))) break;
     // Woken by a job's end; the timeout covers a job dropped without one and `when: delayed` jobs.
-    const untilWakeUp = wakeUp === undefined ? 1000 : Math.max(0, Math.min(1000, wakeUp - Date.now()));
+    const pendingEnd = [...running.keys()].some((id) => finishedAt.has(id));
+    const limit = pendingEnd ? 100 : 1000;
+    const untilWakeUp = wakeUp === undefined ? limit : Math.max(0, Math.min(limit, wakeUp - Date.now()));
     await events.wake.wait(AbortSignal.timeout(untilWakeUp)).catch(() => undefined);
   }
 
