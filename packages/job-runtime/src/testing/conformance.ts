@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Executor, TraceSink } from '../executor/contract.js';
 import type { RuntimeJobPayload } from '../job/payload.js';
-import { type JobResult, type RunJobOptions, type RunnerSettings, runJob } from '../job/run-job.js';
+import { type JobResult, type RunJobOptions, type RunnerSettings, type RuntimeEvent, runJob } from '../job/run-job.js';
 
 /** A trace sink that keeps every byte (for tests). */
 export class MemoryTraceSink implements TraceSink {
@@ -314,8 +314,8 @@ export function describeExecutorConformance(options: ConformanceOptions): void {
     test('abort', 'a hard abort stops the script at once; only executor cleanup runs', async () => {
       const controller = new AbortController();
       const payload = job(['echo started', 'sleep 60'], {}, ['echo after-must-not-run']);
-      const pending = run(payload, { abortSignal: controller.signal });
-      setTimeout(() => controller.abort(), 1500);
+      // Abort once the script is running (a fixed delay from the start could land before it on a loaded host).
+      const pending = run(payload, { abortSignal: controller.signal, onEvent: abortWhenScriptRuns(controller) });
       const { result, trace, durationMs, cleanups } = await pending;
       expect(result.outcome).toEqual({ status: 'failed', failureReason: 'job_canceled', message: 'canceled' });
       expect(trace).not.toContain('after-must-not-run');
@@ -331,8 +331,7 @@ export function describeExecutorConformance(options: ConformanceOptions): void {
       async () => {
         const controller = new AbortController();
         const payload = job(['sleep 60'], {}, ['echo "after status=$CI_JOB_STATUS"']);
-        const pending = run(payload, { cancelSignal: controller.signal });
-        setTimeout(() => controller.abort(), 1500);
+        const pending = run(payload, { cancelSignal: controller.signal, onEvent: abortWhenScriptRuns(controller) });
         const { result, trace } = await pending;
         expect(result.outcome).toEqual({ status: 'failed', failureReason: 'job_canceled', message: 'canceled' });
         expect(trace).toContain('WARNING: script canceled externally (UI, API)');
@@ -346,4 +345,11 @@ export function describeExecutorConformance(options: ConformanceOptions): void {
       await expect(executor.cleanup()).resolves.toBeUndefined();
     });
   });
+}
+
+/** An event handler that aborts `controller` one second after the step_script section starts. */
+function abortWhenScriptRuns(controller: AbortController): (event: RuntimeEvent) => void {
+  return (event) => {
+    if (event.type === 'section-start' && event.stage === 'step_script') setTimeout(() => controller.abort(), 1000);
+  };
 }
