@@ -6,6 +6,8 @@ import { fileURLToPath } from 'node:url';
 
 export const RESULTS_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', 'results');
 export const quick = process.argv.includes('--quick');
+// `pnpm bench` gives each run its own file, so suites run alone meanwhile (the tree is shared) do not mix in.
+const RUN_FILE = process.env.RUNNERKIT_BENCH_RUN_FILE || join(RESULTS_DIR, 'run.jsonl');
 
 function quantile(sorted, q) {
   if (sorted.length === 0) return Number.NaN;
@@ -69,8 +71,8 @@ export async function compare({ name, candidate, baseline, rounds = quick ? 3 : 
 
 /** Records a measurement that is not an A/B time ratio (throughput, peak memory, …). */
 export function record(result) {
-  mkdirSync(RESULTS_DIR, { recursive: true });
-  appendFileSync(join(RESULTS_DIR, 'run.jsonl'), `${JSON.stringify({ ...result, at: new Date().toISOString() })}\n`);
+  mkdirSync(dirname(RUN_FILE), { recursive: true });
+  appendFileSync(RUN_FILE, `${JSON.stringify({ ...result, at: new Date().toISOString() })}\n`);
   const ratio = result.ratio
     ? ` ratio ${result.ratio.median.toFixed(2)}× [${result.ratio.p25.toFixed(2)}–${result.ratio.p75.toFixed(2)}]`
     : '';
