@@ -350,3 +350,12 @@ describe('failure rules of the later stages', () => {
     expect(trace).toContain('\n[MASKED] [MASKED] glpat-[MASKED]\n');
   });
 });
+
+describe('after the job', () => {
+  it('leaves no timer of its own behind (a pending cleanup time limit kept processes alive for minutes)', async () => {
+    const timers = () => process.getActiveResourcesInfo().filter((kind) => kind === 'Timeout').length;
+    const before = timers();
+    await run(conformancePayload(['echo hi']));
+    expect(timers()).toBeLessThanOrEqual(before);
+  });
+});

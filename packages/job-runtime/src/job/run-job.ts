@@ -230,8 +230,9 @@ function delay(ms: number, signal?: AbortSignal): Promise<void> {
 async function settleOrAbort<T>(promise: Promise<T>, signal: AbortSignal, graceMs: number): Promise<T> {
   promise.catch(() => {});
   if (signal.aborted) {
-    const timer = delay(graceMs);
-    await Promise.race([promise.catch(() => {}), timer]);
+    const settled = new AbortController();
+    await Promise.race([promise.catch(() => {}), delay(graceMs, settled.signal)]);
+    settled.abort();
     throw signal.reason;
   }
   return await new Promise<T>((resolve, reject) => {
@@ -943,10 +944,15 @@ async function asStageFailure(stage: StageName, work: Promise<void>): Promise<vo
 }
 
 async function safeCleanup(executor: Executor, timeoutMs = 5 * 60_000): Promise<void> {
+  // The time limit's timer is cleared as soon as cleanup settles: a pending 5-minute timer would keep every
+  // process that ran a job alive long after its last job.
+  const settled = new AbortController();
   try {
-    await Promise.race([executor.cleanup(), delay(timeoutMs)]);
+    await Promise.race([executor.cleanup(), delay(timeoutMs, settled.signal)]);
   } catch {
     // cleanup must not throw; an executor that does anyway must not change the outcome
+  } finally {
+    settled.abort();
   }
 }
 
