@@ -131,6 +131,7 @@ function renderChart(ratios) {
     .join('\n');
   const one = labelWidth + scale(1);
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${labelWidth + chartWidth + 80}" height="${height}" font-family="sans-serif">
+<title>runnerkit benchmark ratios: runnerkit time divided by baseline time</title>
 <rect width="100%" height="100%" fill="white"/>
 <text x="10" y="18" font-size="13" font-weight="bold">runnerkit time ÷ baseline time (median, IQR whisker; red = goal missed)</text>
 <line x1="${one}" x2="${one}" y1="24" y2="${height - 4}" stroke="#999" stroke-dasharray="4 3"/>
