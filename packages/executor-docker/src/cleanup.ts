@@ -1,6 +1,6 @@
 // `runnerkit cleanup`: GitLab's clear-docker-cache, by label (docker-executor §10).
-import type { DockerClient } from '@runnerkit/docker-engine-client';
-import { MANAGED_LABEL } from './naming.js';
+import { type DockerClient, DockerError } from '@runnerkit/docker-engine-client';
+import { LABEL_PREFIX, MANAGED_LABEL, OWNER_LABEL } from './naming.js';
 
 export type CleanupMode = 'prune-volumes' | 'prune' | 'space';
 
@@ -51,4 +51,71 @@ export async function cleanupDockerResources(
     volumesDeleted: volumes.VolumesDeleted ?? [],
     networksDeleted: networks.NetworksDeleted ?? [],
   };
+}
+
+export interface AbandonedResourcesOptions {
+  /** The runner whose objects are looked at (`runner.id` label: the short token). */
+  shortToken: string;
+  /** Only objects of this `system_id` (the same runner installation); all of the runner's when undefined. */
+  systemId?: string | undefined;
+  /**
+   * Whether the process named by an object's `dev.runnerkit.owner` label is gone for good. Objects without that
+   * label (GitLab Runner's, or another tool's) are never touched.
+   */
+  isOwnerGone: (owner: string) => boolean;
+  signal?: AbortSignal | undefined;
+}
+
+export interface AbandonedResourcesReport {
+  containers: string[];
+  networks: string[];
+  volumes: string[];
+}
+
+/**
+ * Removes what a runner process that is gone (killed, crashed) left behind: its job containers (forcibly, with their
+ * anonymous volumes), then its per-job networks and temporary volumes. Reusable cache volumes are kept, as after any
+ * job. Only objects carrying this runner's labels and an owner that `isOwnerGone` confirms are removed, so a live
+ * process sharing the daemon keeps its jobs. Objects that vanish meanwhile are not an error.
+ */
+export async function removeAbandonedResources(
+  client: DockerClient,
+  options: AbandonedResourcesOptions,
+): Promise<AbandonedResourcesReport> {
+  const label = [
+    `${MANAGED_LABEL}=true`,
+    `${LABEL_PREFIX}runner.id=${options.shortToken}`,
+    ...(options.systemId ? [`${LABEL_PREFIX}runner.system_id=${options.systemId}`] : []),
+    OWNER_LABEL,
+  ];
+  const signal = options.signal;
+  const abandoned = (labels: Record<string, string> | null | undefined) => {
+    const owner = labels?.[OWNER_LABEL];
+    return owner !== undefined && owner !== '' && options.isOwnerGone(owner);
+  };
+  const report: AbandonedResourcesReport = { containers: [], networks: [], volumes: [] };
+  const ignoreMissing = (error: unknown) => {
+    if (!(error instanceof DockerError) || error.statusCode !== 404) throw error;
+  };
+  const containers = await client.containers.list({ all: true, filters: { label }, signal });
+  for (const container of containers) {
+    if (!abandoned(container.Labels)) continue;
+    await client.containers.remove(container.Id, { force: true, volumes: true, signal }).catch(ignoreMissing);
+    report.containers.push(container.Id);
+  }
+  const [networks, volumes] = await Promise.all([
+    client.networks.list({ filters: { label }, signal }),
+    client.volumes.list({ filters: { label: [...label, `${LABEL_PREFIX}reusable=false`] }, signal }),
+  ]);
+  for (const network of networks) {
+    if (!abandoned(network.Labels)) continue;
+    await client.networks.remove(network.Id, { signal }).catch(ignoreMissing);
+    report.networks.push(network.Name);
+  }
+  for (const volume of volumes) {
+    if (!abandoned(volume.Labels)) continue;
+    await client.volumes.remove(volume.Name, { force: true, signal }).catch(ignoreMissing);
+    report.volumes.push(volume.Name);
+  }
+  return report;
 }

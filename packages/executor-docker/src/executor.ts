@@ -313,6 +313,7 @@ export function createDockerExecutor(options: DockerExecutorOptions): Executor &
       shortToken: job.shortToken,
       concurrentId: job.concurrentId,
       systemId: options.systemId,
+      owner: options.owner,
     };
     const containerLabels: Record<string, string> = {};
     for (const [key, value] of Object.entries(docker.container_labels ?? {}))

@@ -7,10 +7,19 @@ export {
   jobLabels,
   LABEL_PREFIX,
   MANAGED_LABEL,
+  OWNER_LABEL,
   projectRealUniqueName,
   projectUniqueName,
   projectUniqueShortName,
 } from './naming.js';
-export { type CleanupMode, type CleanupOptions, type CleanupReport, cleanupDockerResources } from './cleanup.js';
+export {
+  type AbandonedResourcesOptions,
+  type AbandonedResourcesReport,
+  type CleanupMode,
+  type CleanupOptions,
+  type CleanupReport,
+  cleanupDockerResources,
+  removeAbandonedResources,
+} from './cleanup.js';
 export { repositoryAccess } from './git.js';
 export { directoryTar, type DirectoryTarOptions, type Ownership } from './tar.js';

@@ -58,6 +58,12 @@ export function serviceContainerName(prefix: string, service: string, index: num
 
 export const LABEL_PREFIX = 'com.gitlab.gitlab-runner.';
 export const MANAGED_LABEL = `${LABEL_PREFIX}managed`;
+/**
+ * runnerkit's own label (not GitLab's namespace): which runner process created the object, as an opaque value the
+ * caller chooses (the CLI: host, pid and a per-process id), so a restarted runner can tell abandoned objects from
+ * those of a live process.
+ */
+export const OWNER_LABEL = 'dev.runnerkit.owner';
 
 export interface LabelInput {
   jobId: number;
@@ -72,6 +78,8 @@ export interface LabelInput {
   shortToken: string;
   concurrentId: number;
   systemId?: string | undefined;
+  /** Value of {@link OWNER_LABEL}; left out when undefined. */
+  owner?: string | undefined;
 }
 
 /** The labels every container, volume and network of a job carries, plus `type` and extras. */
@@ -92,6 +100,7 @@ export function jobLabels(input: LabelInput, type: string, extra: Record<string,
     [MANAGED_LABEL]: 'true',
     [`${LABEL_PREFIX}type`]: type,
   };
+  if (input.owner !== undefined) labels[OWNER_LABEL] = input.owner;
   for (const [key, value] of Object.entries(extra)) labels[`${LABEL_PREFIX}${key}`] = value;
   return labels;
 }

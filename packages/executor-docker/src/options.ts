@@ -37,6 +37,11 @@ export interface DockerExecutorOptions {
   cloneUrl?: string | undefined;
   /** The git binary on the host (default `git`). */
   gitBinary?: string | undefined;
+  /**
+   * Marks every container, network and temporary volume of a job with this value (label `dev.runnerkit.owner`), so
+   * that {@link removeAbandonedResources} run by a later process can find what this one left if it is killed.
+   */
+  owner?: string | undefined;
   /** Random 16-hex suffix of container names (tests make it deterministic). */
   randomHex?: (() => string) | undefined;
 }
