@@ -20,6 +20,7 @@ import {
 } from '@runnerkit/job-runtime';
 import { PRODUCT } from './api-client.js';
 import { createCacheAdapter, createJobCacheStore } from './cache-store.js';
+import type { ProcessOwner } from './process-owner.js';
 import type { RunnerLog } from './runner-log.js';
 import { strictCheckInterval } from './strict-check-interval.js';
 
@@ -36,6 +37,11 @@ export interface WiringContext {
   cwd: string;
   /** Where executors keep state between jobs (git mirrors of the Docker executor). */
   stateDir: string;
+  /**
+   * This process, as Docker objects are labelled with it; when set, a Docker runner entry first removes what a
+   * killed process of the same runner left (`runnerkit run`).
+   */
+  owner?: ProcessOwner | undefined;
 }
 
 type ExecutorFactory = () => Executor;
@@ -50,7 +56,7 @@ async function readOptional(path: string): Promise<string | undefined> {
 
 /** The Docker executor of a runner entry: one Engine API client shared by its jobs. */
 async function dockerFactory(runner: RunnerConfig, context: WiringContext): Promise<ExecutorFactory> {
-  const { createDockerExecutor } = await import('@runnerkit/executor-docker');
+  const { createDockerExecutor, removeAbandonedResources } = await import('@runnerkit/executor-docker');
   const { createDockerClient } = await import('@runnerkit/docker-engine-client');
   const docker = runner.docker ?? {};
   const host = docker.host || context.env.DOCKER_HOST || undefined;
@@ -73,6 +79,31 @@ async function dockerFactory(runner: RunnerConfig, context: WiringContext): Prom
       : undefined;
   const configText = configPath ? await readOptional(configPath) : undefined;
   const workDir = join(context.stateDir, 'docker');
+  const owner = context.owner;
+  if (owner && runner.token) {
+    const short = shortToken(runner.token);
+    try {
+      const removed = await removeAbandonedResources(client, {
+        shortToken: short,
+        systemId: context.systemId,
+        isOwnerGone: (value) => owner.isGone(value),
+        signal: AbortSignal.timeout(60_000),
+      });
+      const count = removed.containers.length + removed.networks.length + removed.volumes.length;
+      if (count > 0)
+        context.log.log('warn', 'removed the Docker objects a runner process that is gone left behind', {
+          runner: short,
+          containers: removed.containers.length,
+          networks: removed.networks.length,
+          volumes: removed.volumes.length,
+        });
+    } catch (error) {
+      context.log.log('warn', 'cannot look for Docker objects a killed runner process left', {
+        runner: short,
+        error: (error as Error).message,
+      });
+    }
+  }
   return () =>
     createDockerExecutor({
       docker,
@@ -88,6 +119,7 @@ async function dockerFactory(runner: RunnerConfig, context: WiringContext): Prom
       ...(configPath && configText ? { dockerConfigFile: { path: configPath, content: configText } } : {}),
       workDir,
       cloneUrl: runner.clone_url,
+      ...(owner ? { owner: owner.value } : {}),
     });
 }
 

@@ -1,5 +1,6 @@
 // `runnerkit run [-c FILE]`: GitLab Runner's multi-runner loop over every [[runners]] entry of config.toml.
 import { readFile, stat } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import {
   type Config,
@@ -15,6 +16,7 @@ import { logCliOptions, type LogCliOptions } from '../output/logger.js';
 import { createRunnerMetrics, type MetricsServer } from '../output/metrics.js';
 import { createRunnerLog, type RunnerLog } from '../runner-log.js';
 import { apiEndpointName, createRunnerClient, PRODUCT } from '../api-client.js';
+import { createProcessOwner } from '../process-owner.js';
 import { loadOrCreateSystemId } from '../system-id.js';
 import { cacheFor, executorFactory, runnerLabel, supervisedRunner, type WiringContext } from '../wiring.js';
 import { type ConfigCommandIo, defaultConfigPath, formatIssueLine, processIo } from './config.js';
@@ -56,6 +58,7 @@ export async function runRunner(io: ConfigCommandIo, options: RunOptions): Promi
     env: io.env,
     cwd,
     stateDir: join(stateBase, 'runnerkit', 'run'),
+    owner: createProcessOwner(hostname(), process.pid),
   };
   const clients: JobApiClient[] = [];
   /** check_interval in ms as last loaded (strict_check_interval reads it). */

@@ -108,10 +108,9 @@ describeWithComponent('images', 'signals to `runnerkit run` with 4 running Docke
     expect(await labelledObjects(shortTokenOf(token))).toEqual({ containers: [], volumes: [], networks: [] });
   });
 
-  // GAP (apps/runner, `runnerkit run`): nothing at start-up removes the Docker objects a killed run left (no sweep of
-  // this runner's `com.gitlab.gitlab-runner.managed=true` objects, as GitLab Runner's cleanup of stale containers
-  // does). After SIGKILL the 4 jobs' build containers and networks stay until `runnerkit cleanup` is run by hand.
-  it.fails('SIGKILL, then a restart: the restarted runner removes what the killed run left [known gap]', async () => {
+  // The killed process's objects carry it in `dev.runnerkit.owner`; the restarted runner finds that process gone and
+  // removes them before it asks for jobs.
+  it('SIGKILL, then a restart: the restarted runner removes what the killed run left', async () => {
     const { cli, token, config } = await runnerWithFourJobs('kill', ['echo started', 'sleep 300']);
     cli.child.kill('SIGKILL');
     count('faultsInjected');
@@ -131,7 +130,6 @@ describeWithComponent('images', 'signals to `runnerkit run` with 4 running Docke
     } finally {
       restarted.child.kill('SIGTERM');
       await restarted.exited;
-      // the known gap's leftovers are removed here, so the summary's leftover count stays about faulty jobs
       await removeLabelledObjects(shortTokenOf(token));
     }
   });
