@@ -39,3 +39,12 @@ export {
 export { type CacheObjectNameInput, cacheObjectName, localCacheObjectName, shortenRunnerToken } from './object-name.js';
 export { redactUrl } from './redact.js';
 export { downloadCacheObject, type TransferOptions, uploadCacheFile } from './transfer.js';
+export {
+  type ArchiveVariables,
+  type ArtifactArchiveKind,
+  type ArtifactArchiveSettings,
+  artifactArchiveSettings,
+  type CacheArchiveKind,
+  type CacheArchiveSettings,
+  cacheArchiveSettings,
+} from './archive-settings.js';
