@@ -24,7 +24,8 @@ export type JobApiErrorCode =
   | 'JOB_API_TOO_MANY_REDIRECTS'
   | 'JOB_API_FINAL_UPDATE_FAILED'
   | 'JOB_API_JOB_ABORTED'
-  | 'JOB_API_TRACE_CLOSED';
+  | 'JOB_API_TRACE_CLOSED'
+  | 'JOB_API_TRACE_SPOOL_FAILED';
 
 export interface JobApiErrorOptions {
   cause?: unknown;

@@ -54,6 +54,7 @@ export {
 } from './runners.js';
 export { createSystemId, isValidSystemId, SYSTEM_ID_PATTERN } from './system-id.js';
 export { TraceBuffer } from './trace-buffer.js';
+export { TraceSpool, type TraceSpoolFallback, type TraceSpoolOptions, type TraceStore } from './trace-spool.js';
 export {
   apiRoot,
   backoffDelay,

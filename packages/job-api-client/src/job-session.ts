@@ -13,6 +13,7 @@ import {
 import { redact } from './mask.js';
 import type { RunnerInfo } from './runner-info.js';
 import { TraceBuffer } from './trace-buffer.js';
+import { type TraceSpoolOptions, type TraceStore, TraceSpool } from './trace-spool.js';
 import { backoffDelay, type Transport } from './transport.js';
 import { type FailureReason, mapFailureReason } from '@runnerkit/job-spec';
 
@@ -39,6 +40,13 @@ export interface JobSessionOptions {
   finalUpdateBackoff?: { minMs?: number; maxMs?: number };
   /** Largest PATCH body (1 MiB). */
   maxPatchBytes?: number;
+  /**
+   * Keep the trace in a temporary file in this directory (as GitLab Runner does) instead of memory: only the
+   * unwritten tail stays in memory. The file (0600) is removed when the session ends (`finish`, `dispose`).
+   * If the file cannot be created or written, the rest of the trace stays in memory and the session emits
+   * `trace-spool-fallback` and a warning. Absent: the whole trace is kept in memory.
+   */
+  traceSpool?: TraceSpoolOptions | undefined;
 }
 
 export type AcknowledgeResult = 'run' | 'drop' | 'cancel';
@@ -67,6 +75,8 @@ export interface JobSessionEvents {
   'trace-sent': [start: number, length: number];
   'trace-range-mismatch': [sentOffset: number, serverOffset: number];
   'update-interval': [intervalMs: number];
+  /** The trace file failed (JOB_API_TRACE_SPOOL_FAILED); the rest of the trace is kept in memory. */
+  'trace-spool-fallback': [error: JobApiError];
 }
 
 /**
@@ -80,7 +90,7 @@ export class JobSession extends EventEmitter<JobSessionEvents> {
   private readonly transport: Transport;
   private readonly info: RunnerInfo;
   private readonly options: JobSessionOptions;
-  private readonly buffer = new TraceBuffer();
+  private readonly buffer: TraceStore;
   private readonly abortController = new AbortController();
   private readonly cancelController = new AbortController();
   private readonly stopController = new AbortController();
@@ -111,6 +121,16 @@ export class JobSession extends EventEmitter<JobSessionEvents> {
     this.intervalMs = options.updateIntervalMs ?? 3000;
     this.lastContact = transport.clock.now();
     this.emitEvent = transport.emit.bind(transport);
+    this.buffer = options.traceSpool
+      ? new TraceSpool({
+          ...options.traceSpool,
+          label: String(options.jobId),
+          onFallback: (error) => {
+            this.emitEvent({ type: 'warning', message: `job ${this.jobId}: ${error.message}` });
+            this.emit('trace-spool-fallback', error);
+          },
+        })
+      : new TraceBuffer();
   }
 
   /** Aborted when the job must stop at once (403, `Job-Status: canceled|failed`): kill everything. */
@@ -301,7 +321,7 @@ export class JobSession extends EventEmitter<JobSessionEvents> {
   /** One PATCH of the next chunk; updates `sent` as spec §7.4 says. */
   private async patchOnce(final: boolean): Promise<PatchTraceResult> {
     const start = this.sent;
-    const bytes = this.buffer.slice(start, this.options.maxPatchBytes ?? MAX_TRACE_PATCH_BYTES);
+    const bytes = await this.buffer.slice(start, this.options.maxPatchBytes ?? MAX_TRACE_PATCH_BYTES);
     const result = await patchTrace(this.transport, this.jobId, this.jobToken, start, bytes, {
       debugTrace: this.options.debugTrace ?? false,
       signal: this.stopController.signal,
@@ -410,92 +430,124 @@ export class JobSession extends EventEmitter<JobSessionEvents> {
     }
     this.finished = true;
     return this.serial(async () => {
-      this.intervalMs = this.options.updateIntervalMs ?? 3000;
-      const limit = this.options.finalUpdateRetryLimit ?? 10;
-      const backoff = this.options.finalUpdateBackoff ?? {};
-      let failures = 0;
-      let attempts = 0;
-      let lastError: JobApiError | undefined;
-      for (;;) {
-        attempts++;
-        const flushed = await this.finalFlush(signal);
-        if (flushed === 'abort') {
-          return {
-            outcome: 'aborted',
-            failureReason,
-            attempts,
-            error: new JobApiError('JOB_API_JOB_ABORTED', `job ${this.jobId}: the server refused the trace (403)`),
-          };
+      try {
+        return await this.reportFinal(result, failureReason, signal);
+      } catch (error) {
+        // The trace file cannot give back bytes GitLab still needs: the trace cannot be completed.
+        if (JobApiError.isInstance(error) && error.code === 'JOB_API_TRACE_SPOOL_FAILED') {
+          return { outcome: 'gave-up', failureReason, attempts: 0, error } satisfies FinishResult;
         }
-        let failed = flushed === 'failed';
-        if (!failed && this.acknowledgement === 'unconfirmed') {
-          // The acknowledgement never went through: GitLab still waits for it and would answer the final state
-          // with 400. Send it now (what a keep-alive would have done), then the final update.
-          const running = await this.put({ state: 'running' }, signal, true);
-          if (running.outcome === 'abort') {
-            return { outcome: 'aborted', failureReason, attempts, error: running.error };
-          }
-          if (!this.isAcknowledged) {
-            lastError = running.error;
-            await this.transport.clock.sleep(this.intervalMs, signal);
-            failed = true;
-          }
-        }
-        if (!failed) {
-          const answer = await this.put(
-            { state: result.state, ...(failureReason ? { failureReason } : {}), exitCode: exitCodeOf(result) },
-            signal,
-            true,
-          );
-          this.emitEvent({
-            type: 'final-update-attempt',
-            jobId: this.jobId,
-            attempt: attempts,
-            outcome: answer.outcome,
-          });
-          // A 200 whose Job-Status is failed/canceled is the normal answer to a final update: delivered.
-          if (answer.outcome === 'ok' || answer.status === 200) {
-            return { outcome: 'delivered', failureReason, attempts, error: undefined };
-          }
-          if (answer.outcome === 'abort') return { outcome: 'aborted', failureReason, attempts, error: answer.error };
-          if (answer.outcome === 'accepted') {
-            await this.transport.clock.sleep(this.intervalMs, signal);
-            continue;
-          }
-          if (answer.outcome === 'trace-validation-failed') {
-            this.sent = 0;
-            await this.transport.clock.sleep(this.intervalMs, signal);
-            continue;
-          }
-          lastError = answer.error;
-          await this.transport.clock.sleep(this.intervalMs, signal);
-          failed = true;
-        }
-        failures++;
-        if (failures >= limit) {
-          return {
-            outcome: 'gave-up',
-            failureReason,
-            attempts,
-            error: new JobApiError(
-              'JOB_API_FINAL_UPDATE_FAILED',
-              `job ${this.jobId}: final update not accepted after ${failures} failed attempts`,
-              { cause: lastError },
-            ),
-          };
-        }
-        await this.transport.clock.sleep(
-          backoffDelay(failures, backoff.minMs ?? 1000, backoff.maxMs ?? 60 * 60_000, () => 1),
-          signal,
-        );
+        throw error;
+      } finally {
+        await this.releaseTrace();
       }
     });
   }
 
-  /** Stops the loop without reporting (runner shutting down hard, or the caller gave up). */
-  dispose(): void {
+  private async reportFinal(
+    result: FinalJobState,
+    failureReason: FailureReason | undefined,
+    signal: AbortSignal | undefined,
+  ): Promise<FinishResult> {
+    this.intervalMs = this.options.updateIntervalMs ?? 3000;
+    const limit = this.options.finalUpdateRetryLimit ?? 10;
+    const backoff = this.options.finalUpdateBackoff ?? {};
+    let failures = 0;
+    let attempts = 0;
+    let lastError: JobApiError | undefined;
+    for (;;) {
+      attempts++;
+      const flushed = await this.finalFlush(signal);
+      if (flushed === 'abort') {
+        return {
+          outcome: 'aborted',
+          failureReason,
+          attempts,
+          error: new JobApiError('JOB_API_JOB_ABORTED', `job ${this.jobId}: the server refused the trace (403)`),
+        };
+      }
+      let failed = flushed === 'failed';
+      if (!failed && this.acknowledgement === 'unconfirmed') {
+        // The acknowledgement never went through: GitLab still waits for it and would answer the final state
+        // with 400. Send it now (what a keep-alive would have done), then the final update.
+        const running = await this.put({ state: 'running' }, signal, true);
+        if (running.outcome === 'abort') {
+          return { outcome: 'aborted', failureReason, attempts, error: running.error };
+        }
+        if (!this.isAcknowledged) {
+          lastError = running.error;
+          await this.transport.clock.sleep(this.intervalMs, signal);
+          failed = true;
+        }
+      }
+      if (!failed) {
+        const answer = await this.put(
+          { state: result.state, ...(failureReason ? { failureReason } : {}), exitCode: exitCodeOf(result) },
+          signal,
+          true,
+        );
+        this.emitEvent({
+          type: 'final-update-attempt',
+          jobId: this.jobId,
+          attempt: attempts,
+          outcome: answer.outcome,
+        });
+        // A 200 whose Job-Status is failed/canceled is the normal answer to a final update: delivered.
+        if (answer.outcome === 'ok' || answer.status === 200) {
+          return { outcome: 'delivered', failureReason, attempts, error: undefined };
+        }
+        if (answer.outcome === 'abort') return { outcome: 'aborted', failureReason, attempts, error: answer.error };
+        if (answer.outcome === 'accepted') {
+          await this.transport.clock.sleep(this.intervalMs, signal);
+          continue;
+        }
+        if (answer.outcome === 'trace-validation-failed') {
+          this.sent = 0;
+          await this.transport.clock.sleep(this.intervalMs, signal);
+          continue;
+        }
+        lastError = answer.error;
+        await this.transport.clock.sleep(this.intervalMs, signal);
+        failed = true;
+      }
+      failures++;
+      if (failures >= limit) {
+        return {
+          outcome: 'gave-up',
+          failureReason,
+          attempts,
+          error: new JobApiError(
+            'JOB_API_FINAL_UPDATE_FAILED',
+            `job ${this.jobId}: final update not accepted after ${failures} failed attempts`,
+            { cause: lastError },
+          ),
+        };
+      }
+      await this.transport.clock.sleep(
+        backoffDelay(failures, backoff.minMs ?? 1000, backoff.maxMs ?? 60 * 60_000, () => 1),
+        signal,
+      );
+    }
+  }
+
+  /** Frees the trace (memory, temporary file); a file that cannot be removed is reported as a warning. */
+  private async releaseTrace(): Promise<void> {
+    await this.buffer.close().catch((error: unknown) => {
+      this.emitEvent({
+        type: 'warning',
+        message: `job ${this.jobId}: ${error instanceof Error ? error.message : String(error)}`,
+      });
+    });
+  }
+
+  /**
+   * Stops the loop without reporting (runner shutting down hard, or the caller gave up) and frees the trace,
+   * removing its temporary file; resolves once it is gone. Safe to call after `finish` and more than once.
+   */
+  dispose(): Promise<void> {
     this.stop();
     this.stopController.abort();
+    return this.serial(() => this.releaseTrace());
   }
 }
 

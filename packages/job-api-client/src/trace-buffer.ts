@@ -1,4 +1,5 @@
 import { crc32 } from 'node:zlib';
+import type { TraceStore } from './trace-spool.js';
 
 const BLOCK_SIZE = 1024 * 1024;
 
@@ -6,8 +7,8 @@ const BLOCK_SIZE = 1024 * 1024;
  * The job's whole trace as sent to GitLab: append-only bytes kept in 1 MiB blocks (the server may ask for any
  * range again after a 416 or 412), with the running CRC-32 and byte count the updates carry (spec §7.5).
  */
-export class TraceBuffer {
-  private readonly blocks: Buffer[] = [];
+export class TraceBuffer implements TraceStore {
+  private blocks: Buffer[] = [];
   private size = 0;
   private crc = 0;
 
@@ -40,7 +41,7 @@ export class TraceBuffer {
   /** Bytes [start, min(start + max, length)); a view when they sit in one block (written bytes never change). */
   slice(start: number, max: number): Buffer {
     const end = Math.min(this.size, start + max);
-    if (start >= end) return Buffer.alloc(0);
+    if (start >= end || this.blocks.length === 0) return Buffer.alloc(0);
     const first = Math.floor(start / BLOCK_SIZE);
     if (first === Math.floor((end - 1) / BLOCK_SIZE)) {
       const block = this.blocks[first] as Buffer;
@@ -58,5 +59,10 @@ export class TraceBuffer {
       position += count;
     }
     return out;
+  }
+
+  /** Drops the bytes (length and checksum stay); later slices are empty. */
+  async close(): Promise<void> {
+    this.blocks = [];
   }
 }
