@@ -7,13 +7,14 @@ import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { hashCacheKey, sanitizeCacheKey } from '@runnerkit/cache-adapters';
 import {
-  type ArtifactArchiveFormat,
-  extractArchive,
-  selectFiles,
-  writeArchive,
-} from '@runnerkit/cache-adapters/archive';
+  type ArchiveVariables,
+  artifactArchiveSettings,
+  cacheArchiveSettings,
+  hashCacheKey,
+  sanitizeCacheKey,
+} from '@runnerkit/cache-adapters';
+import { type ArchiveFormat, extractArchive, selectFiles, writeArchive } from '@runnerkit/cache-adapters/archive';
 import type { StageHandlerContext, StageHandlers } from '@runnerkit/job-runtime';
 import { create as tarCreate, extract as tarExtract } from 'tar';
 import { shellWord } from './connection.js';
@@ -125,6 +126,36 @@ function warn(context: StageHandlerContext, text: string): void {
   context.output.write(`\x1b[0;33m${text}\x1b[0;m\n`, 'stdout');
 }
 
+/** The variables cacheArchiveSettings / artifactArchiveSettings read, as the job defines them. */
+function archiveVariables(variables: { content(key: string): string | undefined }): ArchiveVariables {
+  return Object.fromEntries(
+    ['CACHE_COMPRESSION_FORMAT', 'CACHE_COMPRESSION_LEVEL', 'ARTIFACT_COMPRESSION_LEVEL'].map((key) => [
+      key,
+      variables.content(key),
+    ]),
+  );
+}
+
+/**
+ * zstd archives need the archive module's zstd writer; until it exists a cache is written as zip (with a warning)
+ * and a zstd artifact is refused.
+ */
+function writable(
+  format: ArchiveFormat | 'tar.zst' | 'zipzstd',
+  context: StageHandlerContext,
+  kind: 'cache' | 'artifact',
+): ArchiveFormat {
+  if (format !== 'tar.zst' && format !== 'zipzstd') return format;
+  if (kind === 'artifact')
+    throw new SshExecutorError(
+      'SSH_EXECUTOR_TRANSFER',
+      `unsupported archive format: ${format}`,
+      'runner_system_failure',
+    );
+  warn(context, `WARNING: ${format} archives are not supported yet; writing zip`);
+  return 'zip';
+}
+
 export function createFileStages(getState: () => SshJobState): StageHandlers {
   const storageKey = (state: SshJobState, context: StageHandlerContext, key: string): string | undefined => {
     if (state.job.featureFlags.FF_HASH_CACHE_KEYS) return hashCacheKey(key);
@@ -212,7 +243,15 @@ export function createFileStages(getState: () => SshJobState): StageHandlers {
           }
           const out = join(dir, 'archive');
           await mkdir(out);
-          await writeArchive({ root, entries: selection.entries, format: 'zip', output: join(out, 'cache.zip') });
+          const settings = cacheArchiveSettings(archiveVariables(state.job.variables));
+          for (const message of settings.warnings) warn(context, `WARNING: ${message}`);
+          await writeArchive({
+            root,
+            entries: selection.entries,
+            format: writable(settings.format, context, 'cache'),
+            level: settings.level,
+            output: join(out, 'cache.zip'),
+          });
           await writeFile(join(out, 'metadata.json'), JSON.stringify({ cachekey: entry.key }));
           await uploadTree(state, out, posix.join(state.job.directories.projectCacheDir, key));
           if (context.ports.cache)
@@ -265,12 +304,17 @@ export function createFileStages(getState: () => SshJobState): StageHandlers {
           const selection = await selectFiles({ root, paths, exclude: artifact.exclude ?? [], untracked });
           for (const message of selection.messages) context.output.write(`${message}\n`, 'stdout');
           if (selection.entries.length === 0) continue;
-          const format = (artifact.artifact_format ?? 'zip') as ArtifactArchiveFormat;
-          const base = posix.basename(state.job.variables.expand(artifact.name ?? '')) || 'default';
-          const name =
-            format === 'zip' ? `${base === '.' ? 'default' : base}.zip` : format === 'gzip' ? `${base}.gz` : base;
+          const settings = artifactArchiveSettings(artifact.artifact_format, archiveVariables(state.job.variables));
+          for (const message of settings.warnings) warn(context, `WARNING: ${message}`);
+          const name = settings.fileName(state.job.variables.expand(artifact.name ?? ''));
           const file = join(dir, name);
-          await writeArchive({ root, entries: selection.entries, format, output: file });
+          await writeArchive({
+            root,
+            entries: selection.entries,
+            format: writable(settings.format, context, 'artifact'),
+            level: settings.level,
+            output: file,
+          });
           if (!store)
             throw new SshExecutorError(
               'SSH_EXECUTOR_TRANSFER',
@@ -281,7 +325,7 @@ export function createFileStages(getState: () => SshJobState): StageHandlers {
             {
               name,
               artifactType: artifact.artifact_type ?? 'archive',
-              artifactFormat: format,
+              artifactFormat: artifact.artifact_format || 'zip',
               expireIn: artifact.expire_in ?? undefined,
               body: createReadStream(file),
             },

@@ -1,0 +1,88 @@
+// CACHE_COMPRESSION_* and ARTIFACT_COMPRESSION_LEVEL reach the archives the executor writes (cache-adapters'
+// cacheArchiveSettings / artifactArchiveSettings): a real job on the sshd host, the archives caught by in-memory
+// ports.
+import type { ArtifactStore, ArtifactUpload, ByteSource, CacheStore } from '@runnerkit/job-runtime';
+import { runObserved } from '@runnerkit/job-runtime/testing';
+import { describe, expect, it } from 'vitest';
+import { job, testContext, variables } from './test-support/ssh.js';
+
+const context = testContext('compression');
+const RUNNER = { url: 'http://127.0.0.1:1' };
+
+async function collect(body: ByteSource): Promise<Buffer> {
+  const chunks: Uint8Array[] = [];
+  for await (const chunk of body) chunks.push(chunk);
+  return Buffer.concat(chunks);
+}
+async function* bytes(buffer: Buffer): ByteSource {
+  yield buffer;
+}
+
+class MemoryStores implements CacheStore, ArtifactStore {
+  readonly objects = new Map<string, Buffer>();
+  readonly uploads: (Omit<ArtifactUpload, 'body'> & { bytes: Buffer })[] = [];
+  async get(key: string): Promise<ByteSource | undefined> {
+    const found = this.objects.get(key);
+    return found ? bytes(found) : undefined;
+  }
+  async put(key: string, body: ByteSource): Promise<void> {
+    this.objects.set(key, await collect(body));
+  }
+  async upload(artifact: ArtifactUpload): Promise<void> {
+    const { body, ...rest } = artifact;
+    this.uploads.push({ ...rest, bytes: await collect(body) });
+  }
+  async download(): Promise<ByteSource> {
+    throw new Error('not used');
+  }
+}
+
+// Compressible but not trivial: deflate level 1 and level 9 differ clearly on it.
+const producer = [
+  'mkdir -p out',
+  `seq 1 6000 | awk '{ print "line " $1 " of the cache " ($1 * $1) % 977 " value " $1 % 13 }' > out/lines.txt`,
+];
+const cacheEntry = (key: string) => ({ key, paths: ['out/'], policy: 'push', when: 'on_success' });
+const artifactEntry = { name: '.', paths: ['out/'], when: 'on_success', artifact_type: 'archive', artifact_format: '' };
+
+async function run(key: string, extra: Record<string, string>) {
+  const stores = new MemoryStores();
+  const observed = await runObserved(
+    context.executor(),
+    job(producer, { cache: [cacheEntry(key)], artifacts: [artifactEntry], variables: variables(extra) }),
+    { ports: { cache: stores, artifacts: stores } },
+    RUNNER,
+  );
+  expect(observed.result.outcome).toEqual({ status: 'success' });
+  return { trace: observed.trace, cache: stores.objects.get(key), uploads: stores.uploads };
+}
+
+describe('compression settings in the SSH executor', () => {
+  it('CACHE_COMPRESSION_LEVEL and ARTIFACT_COMPRESSION_LEVEL change the archives; unknown names warn', async () => {
+    const fastest = await run('rk-fastest', {
+      CACHE_COMPRESSION_LEVEL: 'fastest',
+      ARTIFACT_COMPRESSION_LEVEL: 'fastest',
+      CACHE_COMPRESSION_FORMAT: 'rar',
+    });
+    const slowest = await run('rk-slowest', {
+      CACHE_COMPRESSION_LEVEL: 'slowest',
+      ARTIFACT_COMPRESSION_LEVEL: 'slowest',
+    });
+    for (const result of [fastest, slowest]) {
+      expect(result.cache?.subarray(0, 2).toString('latin1')).toBe('PK');
+      expect(result.uploads.map(({ name, artifactFormat }) => [name, artifactFormat])).toEqual([
+        ['default.zip', 'zip'],
+      ]);
+    }
+    expect(fastest.trace).toContain(
+      'WARNING: CACHE_COMPRESSION_FORMAT "rar" is not supported (zip, tarzstd, zipzstd); using zip',
+    );
+    expect(slowest.trace).not.toContain('WARNING: CACHE_COMPRESSION');
+    const sizes = {
+      cache: [fastest.cache?.length ?? 0, slowest.cache?.length ?? 0],
+      artifact: [fastest.uploads[0]?.bytes.length ?? 0, slowest.uploads[0]?.bytes.length ?? 0],
+    };
+    expect(sizes.cache[0]).toBeGreaterThan((sizes.cache[1] ?? 0) * 1.1);
+    expect(sizes.artifact[0]).toBeGreaterThan((sizes.artifact[1] ?? 0) * 1.1);
+  });
+});
