@@ -1,3 +1,6 @@
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createCoordinator } from '@runnerkit/coordinator';
 import { describe, expect, it } from 'vitest';
 import { apiEndpointName, createRunnerClient } from './api-client.js';
@@ -28,5 +31,32 @@ describe('the runner client', () => {
     expect(events).toEqual(['POST 204']);
     const body = JSON.parse(String(coordinator.requests({ endpoint: 'job-request' })[0]?.body ?? '{}'));
     expect(body.info).toMatchObject({ name: 'runnerkit', executor: 'docker', shell: 'bash' });
+  });
+
+  it('spools job traces in traceSpoolDirectory and removes the file when the job ends', async () => {
+    await using coordinator = await createCoordinator();
+    const dir = await mkdtemp(join(tmpdir(), 'rk-runner-spool-'));
+    const runner = coordinator.createRunner();
+    const client = createRunnerClient(
+      { url: coordinator.url, token: runner.token, executor: 'shell' },
+      { traceSpoolDirectory: join(dir, 'traces') },
+    );
+    try {
+      coordinator.createJob({ job_info: { name: 'spooled' }, steps: [{ name: 'script', script: ['true'] }] });
+      const request = await client.requestJob({ token: runner.token, systemId: 's_0123456789ab' });
+      if (request.kind !== 'job') throw new Error(`expected a job, got ${request.kind}`);
+      const session = client.startJob(request.job, { runnerToken: runner.token });
+      await session.acknowledge();
+      session.write(Buffer.alloc(3 * 1024 * 1024, 'x'));
+      for (let i = 0; i < 200 && (await readdir(join(dir, 'traces')).catch(() => [])).length === 0; i++)
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      expect(await readdir(join(dir, 'traces'))).toEqual([expect.stringMatching(/^trace-\d+-[0-9a-f]{12}\.log$/)]);
+      expect((await session.finish({ state: 'success' })).outcome).toBe('delivered');
+      expect(await readdir(join(dir, 'traces'))).toEqual([]);
+      expect(coordinator.trace(request.job.id).length).toBe(3 * 1024 * 1024);
+    } finally {
+      await client.close();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -1,6 +1,6 @@
 // The one way the CLI builds a job API client for a [[runners]] entry (register, verify, unregister, run, exec):
-// its TLS files, its executor and shell in `info`, its final-update retry limit, and the client's events handed to
-// the caller (log lines, request metrics).
+// its TLS files, its executor and shell in `info`, its final-update retry limit, where job traces are spooled, and
+// the client's events handed to the caller (log lines, request metrics).
 import type { RunnerConfig } from '@runnerkit/config-schema';
 import { createJobApiClient, type JobApiClient, type JobApiEvent } from '@runnerkit/job-api-client';
 import packageJson from '../package.json' with { type: 'json' };
@@ -11,6 +11,8 @@ export interface RunnerClientOptions {
   /** Default: the entry's `url`. */
   url?: string | undefined;
   onEvent?: ((event: JobApiEvent) => void) | undefined;
+  /** Where job traces are spooled while they are uploaded (GitLab Runner keeps them in temporary files too). */
+  traceSpoolDirectory?: string | undefined;
 }
 
 /** A client for one runner entry. Without an executor (registration) `info` carries no executor or shell. */
@@ -33,9 +35,12 @@ export function createRunnerClient(runner: Partial<RunnerConfig>, options: Runne
       ...(runner['tls-cert-file'] ? { certFile: runner['tls-cert-file'] } : {}),
       ...(runner['tls-key-file'] ? { keyFile: runner['tls-key-file'] } : {}),
     },
-    ...(runner.job_status_final_update_retry_limit
-      ? { jobSession: { finalUpdateRetryLimit: runner.job_status_final_update_retry_limit } }
-      : {}),
+    jobSession: {
+      ...(runner.job_status_final_update_retry_limit
+        ? { finalUpdateRetryLimit: runner.job_status_final_update_retry_limit }
+        : {}),
+      ...(options.traceSpoolDirectory ? { traceSpool: { directory: options.traceSpoolDirectory } } : {}),
+    },
     ...(options.onEvent ? { onEvent: options.onEvent } : {}),
   });
 }

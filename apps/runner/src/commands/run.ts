@@ -112,6 +112,7 @@ export async function runRunner(io: ConfigCommandIo, options: RunOptions): Promi
       const metricsRunner = { token: runner.token, name: runner.name, systemId };
       const short = shortToken(runner.token);
       const client = createRunnerClient(runner, {
+        traceSpoolDirectory: join(context.stateDir, 'traces'),
         onEvent: (event) => {
           if (event.type === 'request-end') {
             const endpoint = apiEndpointName(event.method, event.path);

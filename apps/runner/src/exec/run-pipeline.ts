@@ -2,6 +2,7 @@
 // the same supervisor and job path as `runnerkit run`.
 import { createHash, randomBytes } from 'node:crypto';
 import { execFile } from 'node:child_process';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { RunnerConfig } from '@runnerkit/config-schema';
 import { type Coordinator, createCoordinator } from '@runnerkit/coordinator';
@@ -119,7 +120,10 @@ async function drive(coordinator: Coordinator, options: PipelineRunOptions): Pro
       wake.notify();
     },
   };
-  const client = createRunnerClient(runner, { url: coordinator.url });
+  const client = createRunnerClient(runner, {
+    url: coordinator.url,
+    traceSpoolDirectory: join(options.context.stateDir, 'traces'),
+  });
   const supervised = supervisedRunner(
     {
       runner,
