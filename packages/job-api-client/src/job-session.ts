@@ -91,6 +91,7 @@ export class JobSession extends EventEmitter<JobSessionEvents> {
   private readonly info: RunnerInfo;
   private readonly options: JobSessionOptions;
   private readonly buffer: TraceStore;
+  private scratch: Buffer | undefined;
   private readonly abortController = new AbortController();
   private readonly cancelController = new AbortController();
   private readonly stopController = new AbortController();
@@ -321,7 +322,11 @@ export class JobSession extends EventEmitter<JobSessionEvents> {
   /** One PATCH of the next chunk; updates `sent` as spec §7.4 says. */
   private async patchOnce(final: boolean): Promise<PatchTraceResult> {
     const start = this.sent;
-    const bytes = await this.buffer.slice(start, this.options.maxPatchBytes ?? MAX_TRACE_PATCH_BYTES);
+    const max = this.options.maxPatchBytes ?? MAX_TRACE_PATCH_BYTES;
+    // PATCHes run one at a time (the lane) and their bodies are not used once patchTrace returns: a spooled trace
+    // reads every chunk that is not a view of memory into one reused buffer.
+    if (this.buffer instanceof TraceSpool) this.scratch ??= Buffer.allocUnsafe(max);
+    const bytes = await this.buffer.slice(start, max, this.scratch);
     const result = await patchTrace(this.transport, this.jobId, this.jobToken, start, bytes, {
       debugTrace: this.options.debugTrace ?? false,
       signal: this.stopController.signal,
@@ -532,6 +537,7 @@ export class JobSession extends EventEmitter<JobSessionEvents> {
 
   /** Frees the trace (memory, temporary file); a file that cannot be removed is reported as a warning. */
   private async releaseTrace(): Promise<void> {
+    this.scratch = undefined;
     await this.buffer.close().catch((error: unknown) => {
       this.emitEvent({
         type: 'warning',

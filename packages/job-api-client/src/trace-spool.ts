@@ -15,8 +15,11 @@ export interface TraceStore {
   /** `crc32:` + 8 lowercase hex digits of every byte so far. */
   readonly checksum: string;
   append(chunk: string | Uint8Array): number;
-  /** Bytes [start, min(start + max, length)). */
-  slice(start: number, max: number): Buffer | Promise<Buffer>;
+  /**
+   * Bytes [start, min(start + max, length)). A copy is made into `scratch` when it is large enough (the caller
+   * then owns the result only until its next slice into the same scratch); otherwise into a new buffer.
+   */
+  slice(start: number, max: number, scratch?: Buffer): Buffer | Promise<Buffer>;
   close(): Promise<void>;
 }
 
@@ -27,7 +30,7 @@ export interface TraceSpoolOptions {
   /** Bytes per block (1 MiB): the unit written to the file and the memory kept for the unwritten tail. */
   blockBytes?: number;
   /**
-   * Full blocks may wait in memory for the background writer up to this many bytes (8 MiB); beyond that `append`
+   * Full blocks may wait in memory for the background writer up to this many bytes (16 MiB); beyond that `append`
    * writes synchronously, so memory stays bounded even when the disk is slower than the job's output.
    */
   maxQueuedBytes?: number;
@@ -50,7 +53,8 @@ const MiB = 1024 * 1024;
 /**
  * A trace kept in a temporary file, with only a bounded window in memory: the block being filled plus full blocks
  * the writer has not put on disk yet. Bytes below `onFile` are read back from the file (positioned reads of bytes
- * that never change, so reads and appends may interleave freely); bytes above it are copied from memory.
+ * that never change, so reads and appends may interleave freely); bytes above it are copied from memory. Slices are
+ * always copies (into the caller's scratch buffer when given), so written blocks can be reused for new bytes.
  *
  * The file is created when the first block is full (a trace under one block never touches the disk) as
  * `trace-<label>-<random>.log` with mode 0600. If the file cannot be created or written (ENOSPC, EIO, the
@@ -67,6 +71,8 @@ export class TraceSpool implements TraceStore {
   private readonly onFallback: TraceSpoolFallback | undefined;
   /** Blocks not (yet) known to be on the file, oldest first; together they hold [onFile, size). */
   private blocks: Block[] = [];
+  /** Written blocks' buffers, reused for new blocks. */
+  private spare: Buffer[] = [];
   private size = 0;
   private crc = 0;
   /** Every byte below this offset is on the file. */
@@ -83,7 +89,7 @@ export class TraceSpool implements TraceStore {
     this.directory = options.directory;
     this.label = (options.label ?? 'job').replace(/[^\w.-]/g, '_');
     this.blockBytes = Math.max(1, options.blockBytes ?? MiB);
-    this.maxQueuedBytes = options.maxQueuedBytes ?? 8 * MiB;
+    this.maxQueuedBytes = options.maxQueuedBytes ?? 16 * MiB;
     this.onFallback = options.onFallback;
   }
 
@@ -124,7 +130,8 @@ export class TraceSpool implements TraceStore {
     while (offset < bytes.length) {
       let block = this.blocks.at(-1);
       if (!block || block.fill === this.blockBytes) {
-        block = { start: this.size, data: Buffer.allocUnsafe(this.blockBytes), fill: 0, state: 'queued' };
+        const data = this.spare.pop() ?? Buffer.allocUnsafe(this.blockBytes);
+        block = { start: this.size, data, fill: 0, state: 'queued' };
         this.blocks.push(block);
       }
       const count = Math.min(this.blockBytes - block.fill, bytes.length - offset);
@@ -175,25 +182,47 @@ export class TraceSpool implements TraceStore {
     return this.opening;
   }
 
-  /** The background writer: full blocks, oldest first, one write at a time. */
+  /**
+   * The background writer: every full block waiting (and following each other) in one `writev`, oldest first,
+   * one request at a time; the blocks leave memory once on the file.
+   */
   private async writeQueued(): Promise<void> {
     const handle = await this.ensureOpen();
     if (!handle) return;
     for (;;) {
       if (this.mode !== 'file') return;
-      const block = this.blocks.find((b) => b.state === 'queued' && b.fill === this.blockBytes);
-      if (!block) return;
-      block.state = 'writing';
+      const first = this.blocks.findIndex((b) => b.state === 'queued' && b.fill === this.blockBytes);
+      if (first < 0) return;
+      const batch: Block[] = [];
+      for (let i = first; i < this.blocks.length; i++) {
+        const block = this.blocks[i] as Block;
+        if (block.state !== 'queued' || block.fill !== this.blockBytes) break;
+        block.state = 'writing';
+        batch.push(block);
+      }
       try {
         let done = 0;
-        while (done < block.fill) {
-          const { bytesWritten } = await handle.write(block.data, done, block.fill - done, block.start + done);
-          if (bytesWritten <= 0) throw new Error(`short write at ${block.start + done}`);
+        const total = batch.length * this.blockBytes;
+        const position = (batch[0] as Block).start;
+        while (done < total) {
+          const { bytesWritten } =
+            done === 0
+              ? await handle.writev(
+                  batch.map((b) => b.data),
+                  position,
+                )
+              : await handle.write(
+                  Buffer.concat(batch.map((b) => b.data)).subarray(done),
+                  0,
+                  total - done,
+                  position + done,
+                );
+          if (bytesWritten <= 0) throw new Error(`short write at ${position + done}`);
           done += bytesWritten;
         }
-        block.state = 'written';
+        for (const block of batch) block.state = 'written';
       } catch (error) {
-        block.state = 'queued';
+        for (const block of batch) block.state = 'queued';
         this.fallBack(error);
       }
       this.dropWritten();
@@ -207,6 +236,8 @@ export class TraceSpool implements TraceStore {
     if (count === 0) return;
     const last = this.blocks[count - 1] as Block;
     this.onFile = last.start + last.fill;
+    // Two written blocks are kept for reuse: a long trace then allocates no new memory block by block.
+    for (let i = 0; i < count && this.spare.length < 2; i++) this.spare.push((this.blocks[i] as Block).data);
     this.blocks = this.blocks.slice(count);
   }
 
@@ -222,20 +253,18 @@ export class TraceSpool implements TraceStore {
     this.onFallback?.(spoolError);
   }
 
-  slice(start: number, max: number): Buffer | Promise<Buffer> {
+  slice(start: number, max: number, scratch?: Buffer): Buffer | Promise<Buffer> {
     const end = Math.min(this.size, start + max);
     if (start >= end) return Buffer.alloc(0);
     if (this.closing) {
       return Promise.reject(new JobApiError('JOB_API_TRACE_CLOSED', 'trace spool is closed'));
     }
     // Everything at or above onFile is in `blocks` now; copy it before any await (blocks may leave memory later).
+    // Always a copy, never a view of a block: blocks are recycled once written.
     const memoryStart = Math.max(start, this.onFile);
-    if (start >= this.onFile) {
-      const first = this.blocks.find((b) => b.start <= start && start < b.start + b.fill) as Block;
-      // A view when the range sits in one block: its written bytes never change.
-      if (end <= first.start + first.fill) return first.data.subarray(start - first.start, end - first.start);
-    }
-    const out = Buffer.allocUnsafe(end - start);
+    // Reusing the caller's scratch keeps 1 MiB reads from the file from piling up as garbage outside the JS heap.
+    const out =
+      scratch && scratch.length >= end - start ? scratch.subarray(0, end - start) : Buffer.allocUnsafe(end - start);
     for (const block of this.blocks) {
       const from = Math.max(memoryStart, block.start);
       const to = Math.min(end, block.start + block.fill);
@@ -275,6 +304,7 @@ export class TraceSpool implements TraceStore {
       await Promise.allSettled([...this.reads]);
       const handle = this.handle ?? (this.opening ? await this.opening : undefined);
       this.blocks = [];
+      this.spare = [];
       this.handle = undefined;
       await handle?.close().catch(() => undefined);
       if (this.path) {
