@@ -2,11 +2,12 @@
 // coordinator, vs `docker run --rm` of the same command writing to /dev/null. Timed from the job's creation
 // (POST /-/pipelines) to its final status at the coordinator, the runner already polling (long polling on, so the
 // pick-up is immediate). Goals: ≤ 1.3×, runner peak RSS (VmHWM) under 150 MiB, every byte accounted for: the
-// coordinator's stored trace, timestamps removed, is the job's output byte for byte (length and SHA-256).
+// coordinator's stored trace, timestamps removed, is the job's output byte for byte (length and SHA-256), and no
+// trace spool file is left in the runner's state directory.
 // Run alone: node bench/suites/e2e-trace.mjs [--quick]  (needs dockerd, the runnerkit-test images, a built CLI)
 // Profile the runner: RUNNERKIT_BENCH_CPU_PROF=<dir> writes its `node --cpu-prof` profile there.
 import { createHash } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createCoordinator } from '../../packages/coordinator/dist/index.js';
 import { compare, quick, record } from '../lib/ab.mjs';
@@ -188,6 +189,19 @@ try {
       : `${BYTES} bytes, SHA-256 ${EXPECTED_SHA256.slice(0, 12)}… in every stored trace (timestamps removed)`,
   });
   if (wrong.length) process.exitCode = 1;
+  // The runner spools each trace to a temporary file under its state directory; none may outlive its job.
+  const spoolDir = join(checkout.parent, 'xdg-cache', 'runnerkit', 'run', 'traces');
+  const spooled = existsSync(spoolDir) ? readdirSync(spoolDir) : [];
+  record({
+    name: `e2e trace (${BYTES / MiB} MiB): trace spool files left after the jobs`,
+    value: spooled.length,
+    unit: 'files',
+    met: spooled.length === 0 && existsSync(spoolDir),
+    note: existsSync(spoolDir)
+      ? `${spoolDir}: ${spooled.length ? spooled.join(', ') : 'empty'}`
+      : 'no spool directory (traces kept in memory?)',
+  });
+  if (spooled.length) process.exitCode = 1;
   const left = dockerLeftovers(objects);
   if (left.containers.length || left.networks.length)
     throw new Error(`runnerkit run left Docker objects behind: ${JSON.stringify(left)}`);
