@@ -431,6 +431,7 @@ export class JobSession extends EventEmitter<JobSessionEvents> {
         ? mapFailureReason(result.failureReason, this.options.supportedFailureReasons)
         : undefined;
     if (this.dropped || this.finished) {
+      if (!this.finished) await this.serial(() => this.releaseTrace());
       return { outcome: 'dropped', failureReason, attempts: 0, error: undefined };
     }
     this.finished = true;
