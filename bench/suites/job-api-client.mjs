@@ -3,6 +3,9 @@
 // no retry loop, no session bookkeeping). Run: node bench/suites/job-api-client.mjs [--quick]
 // (after pnpm --filter @runnerkit/job-api-client build and pnpm --filter @runnerkit/coordinator build)
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { createCoordinator } from '../../packages/coordinator/dist/index.js';
 import { createJobApiClient } from '../../packages/job-api-client/dist/index.js';
@@ -78,11 +81,11 @@ record({
 });
 
 // A running job to send traces to.
-async function runningJob() {
+async function runningJob(sessionOptions = {}) {
   coordinator.createJob(payload);
   const result = await client.requestJob({ token: runner.token, systemId: 's_benchbench01' });
   if (result.kind !== 'job') throw new Error('no job');
-  const session = client.startJob(result.job);
+  const session = client.startJob(result.job, sessionOptions);
   await session.acknowledge();
   return { job: result.job, session };
 }
@@ -193,6 +196,27 @@ record({
   unit: 'MB/s',
   note: `${(megabytes / (uploadResult.candidate.median / 1000)).toFixed(0)} MB/s (bare undici ${(megabytes / (uploadResult.baseline.median / 1000)).toFixed(0)} MB/s)`,
 });
+
+// 4. The same upload with the trace spooled to a temporary file (traceSpool, as `runnerkit run` does) vs kept in
+// memory, written in 64 KiB chunks as a job's output arrives: the cost of the file.
+const spoolDirectory = mkdtempSync(join(tmpdir(), 'rk-bench-spool-'));
+const uploadWith = (sessionOptions) => async () => {
+  const { session } = await runningJob(sessionOptions);
+  for (let offset = 0; offset < data.length; offset += 64 * 1024)
+    session.write(data.subarray(offset, offset + 64 * 1024));
+  const result = await session.finish({ state: 'success' });
+  if (result.outcome !== 'delivered') throw new Error(result.outcome);
+  await session.dispose();
+};
+await compare({
+  name: `job-api-client: ${megabytes} MB trace upload, spooled to a file vs kept in memory`,
+  rounds: quick ? 3 : 7,
+  candidate: { name: 'traceSpool', run: uploadWith({ traceSpool: { directory: spoolDirectory } }) },
+  baseline: { name: 'memory', run: uploadWith({}) },
+});
+const left = readdirSync(spoolDirectory);
+rmSync(spoolDirectory, { recursive: true, force: true });
+if (left.length) throw new Error(`trace spool files left behind: ${left.join(', ')}`);
 
 await client.close();
 await agent.close();
