@@ -85,4 +85,28 @@ describe('compression settings in the Docker executor', () => {
     expect(sizes.cache[0]).toBeGreaterThan((sizes.cache[1] ?? 0) * 1.1);
     expect(sizes.artifact[0]).toBeGreaterThan((sizes.artifact[1] ?? 0) * 1.1);
   });
+
+  it('an archive above MaxUploadedArchiveSize is kept locally: the message, then Created cache', async () => {
+    const message = 'Cache archive size (9999) is too big (Limit is set to 10). Cache will be stored only locally.';
+    // What apps/runner's cache store throws for it (RunnerCacheError, code RUNNER_CACHE_ARCHIVE_TOO_BIG).
+    const limited: CacheStore = {
+      async get() {
+        return undefined;
+      },
+      async put(_key, body) {
+        await collect(body);
+        throw Object.assign(new Error(message), { code: 'RUNNER_CACHE_ARCHIVE_TOO_BIG' });
+      },
+    };
+    const observed = await runObserved(
+      context.executor(),
+      job(producer, { cache: [cacheEntry('rk-limited')] }),
+      { ports: { cache: limited } },
+      RUNNER,
+    );
+    expect(observed.result.outcome).toEqual({ status: 'success' });
+    expect(observed.trace).toContain(`${message}\n`);
+    expect(observed.trace).toContain('Created cache');
+    expect(observed.trace).not.toContain('Failed to create cache');
+  });
 });

@@ -112,6 +112,14 @@ function warn(context: StageHandlerContext, text: string): void {
   context.output.write(`\x1b[0;33m${text}\x1b[0;m\n`, 'stdout');
 }
 
+/**
+ * The cache store refused an archive above `MaxUploadedArchiveSize` (the CLI's `RUNNER_CACHE_ARCHIVE_TOO_BIG`):
+ * not a failure, the cache is kept locally.
+ */
+function storedOnlyLocally(error: unknown): error is Error {
+  return error instanceof Error && (error as { code?: unknown }).code === 'RUNNER_CACHE_ARCHIVE_TOO_BIG';
+}
+
 /** The variables cacheArchiveSettings / artifactArchiveSettings read, as the job defines them. */
 function archiveVariables(variables: { content(key: string): string | undefined }): ArchiveVariables {
   return Object.fromEntries(
@@ -246,9 +254,15 @@ export function createFileStages(getState: () => DockerJobState): StageHandlers 
           });
           await writeFile(join(out, 'metadata.json'), JSON.stringify({ cachekey: entry.key }));
           await putTree(state, context, out, posix.join(state.job.directories.projectCacheDir, key));
-          if (context.ports.cache)
-            await context.ports.cache.put(key, createReadStream(join(out, 'cache.zip')), context.signal);
-          else
+          if (context.ports.cache) {
+            try {
+              await context.ports.cache.put(key, createReadStream(join(out, 'cache.zip')), context.signal);
+            } catch (error) {
+              // Above [runners.cache] MaxUploadedArchiveSize: GitLab keeps the local archive and says so.
+              if (!storedOnlyLocally(error)) throw error;
+              context.output.write(`${error.message}\n`, 'stdout');
+            }
+          } else
             context.output.write(
               'No URL provided, cache will not be uploaded to shared cache server. Cache will be stored only locally.\n',
               'stdout',
