@@ -1,5 +1,5 @@
 // [runners.cache] → job-runtime's CacheStore port: the adapter (S3, GCS, Azure) says where an object lives, this
-// file moves the bytes (presigned requests over undici, or the adapter's own streams).
+// file moves the bytes (presigned requests over node:http(s), or the adapter's own streams).
 import { createReadStream, createWriteStream } from 'node:fs';
 import { type IncomingMessage, request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
