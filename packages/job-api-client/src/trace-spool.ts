@@ -111,7 +111,7 @@ export class TraceSpool implements TraceStore {
     return this.mode;
   }
 
-  /** Bytes held in memory (unwritten blocks), not counting slices handed out. */
+  /** Bytes held in blocks not yet on the file (not counting the two spare blocks kept for reuse). */
   get memoryBytes(): number {
     return this.blocks.length * this.blockBytes;
   }
