@@ -2,6 +2,13 @@
 // snapshot, embedded coordinator, clone, container) and through a running `runnerkit run` fed by the coordinator
 // (POST /-/pipelines → job success), against `docker run --rm busybox echo hi`. Goal: ≤ 1.5× docker run.
 //
+// `runnerkit run` is measured twice, each with its own coordinator and runner process (check_interval 3 s):
+//   run + coordinator:                no long polling: a new job waits for the runner's next request (on average
+//                                     half a check_interval);
+//   run + coordinator (long polling): Workhorse-style long polling (30 s, as a realistic GitLab has it on): the
+//                                     held request is answered 204 when the pipeline is created and the runner
+//                                     asks again at once.
+//
 // Each timed run is also split into phases from the runner's own JSON log lines (same clock):
 //   exec: start → job received (CLI start-up, snapshot, embedded coordinator, compile, request)
 //         → job end (acknowledge, executor stages, trace, final update) → process exit
@@ -92,28 +99,33 @@ async function moduleLoading(name, cli) {
   }
 }
 
-// `runnerkit run` with the coordinator's long polling: GitLab's Workhorse holds the request and answers 204 when
-// the queue changes; the runner asks again at its next check_interval turn.
-const coordinator = await createCoordinator({ longPollingSeconds: 30 });
-const runner = coordinator.createRunner({ description: 'bench' });
-const config = join(work, 'config.toml');
-writeFileSync(
-  config,
-  `concurrent = 4\ncheck_interval = 3\n\n[[runners]]\n  name = "bench"\n  url = "${coordinator.url}"\n  token = "${runner.token}"\n  executor = "docker"\n  [runners.docker]\n    pull_policy = ["if-not-present"]\n    volumes = ["/cache"]\n`,
-);
-const runnerProcess = spawn(process.execPath, [CLI, '--log-format', 'json', 'run', '-c', config], {
-  env,
-  stdio: ['ignore', 'ignore', 'pipe'],
-});
-let runnerLog = '';
-runnerProcess.stderr.on('data', (chunk) => {
-  runnerLog += chunk;
-});
+/** A coordinator and a `runnerkit run` process polling it (check_interval 3 s, concurrent 4). */
+async function startRun(label, longPollingSeconds) {
+  const coordinator = await createCoordinator({ longPollingSeconds });
+  const runner = coordinator.createRunner({ description: `bench ${label}` });
+  const config = join(work, `config-${label}.toml`);
+  writeFileSync(
+    config,
+    `concurrent = 4\ncheck_interval = 3\n\n[[runners]]\n  name = "bench-${label}"\n  url = "${coordinator.url}"\n  token = "${runner.token}"\n  executor = "docker"\n  [runners.docker]\n    pull_policy = ["if-not-present"]\n    volumes = ["/cache"]\n`,
+  );
+  const child = spawn(process.execPath, [CLI, '--log-format', 'json', 'run', '-c', config], {
+    env,
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  const started = { label, coordinator, runner, child, log: '' };
+  child.stderr.on('data', (chunk) => {
+    started.log += chunk;
+  });
+  return started;
+}
+
+const runs = [await startRun('plain', 0), await startRun('long-polling', 30)];
 await new Promise((resolve) => setTimeout(resolve, 1500));
 
-async function pipelineJob() {
+async function pipelineJob(target, name) {
+  const { coordinator } = target;
   const started = Date.now();
-  const logFrom = runnerLog.length;
+  const logFrom = target.log.length;
   const response = await fetch(`${coordinator.url}/-/pipelines`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
@@ -124,14 +136,14 @@ async function pipelineJob() {
   for (;;) {
     const job = coordinator.job(id);
     if (job.status === 'success') break;
-    if (['failed', 'canceled'].includes(job.status)) throw new Error(`job failed:\n${job.trace}\n${runnerLog}`);
+    if (['failed', 'canceled'].includes(job.status)) throw new Error(`job failed:\n${job.trace}\n${target.log}`);
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
   const done = Date.now();
-  const received = logTime(runnerLog.slice(logFrom), 'Checking for jobs... received');
+  const received = logTime(target.log.slice(logFrom), 'Checking for jobs... received');
   if (received) {
-    phase('runnerkit run: pipeline created → job received', received - started);
-    phase('runnerkit run: job received → success seen', done - received);
+    phase(`${name}: pipeline created → job received`, received - started);
+    phase(`${name}: job received → success seen`, done - received);
   }
 }
 
@@ -153,7 +165,17 @@ try {
   }
   await compare({
     name: 'job-start: runnerkit run + coordinator vs docker run --rm',
-    candidate: { name: 'runnerkit run', run: pipelineJob },
+    candidate: { name: 'runnerkit run', run: () => pipelineJob(runs[0], 'runnerkit run') },
+    baseline: dockerRun,
+    goal: 1.5,
+    rounds: quick ? 3 : 11,
+  });
+  await compare({
+    name: 'job-start: runnerkit run + coordinator (long polling) vs docker run --rm',
+    candidate: {
+      name: 'runnerkit run (long polling)',
+      run: () => pipelineJob(runs[1], 'runnerkit run (long polling)'),
+    },
     baseline: dockerRun,
     goal: 1.5,
     rounds: quick ? 3 : 11,
@@ -167,12 +189,18 @@ try {
     });
   }
 } finally {
-  runnerProcess.kill('SIGQUIT');
-  await new Promise((resolve) => runnerProcess.on('exit', resolve));
-  await coordinator.close();
-  // exec's local runner and the run runner each keep their builds/cache volumes (their caches): remove them
+  for (const { child, coordinator } of runs) {
+    if (child.exitCode === null && child.signalCode === null) {
+      const exited = new Promise((resolve) => child.on('exit', resolve));
+      child.kill('SIGQUIT');
+      await exited;
+    }
+    await coordinator.close();
+  }
+  // exec's local runner and the run runners each keep their builds/cache volumes (their caches): remove them
   const execShort = createHash('sha256').update(`runnerkit-exec:${project}`).digest('hex').slice(0, 9);
-  for (const token of [execShort, runner.token.replace(/^glrt-(t\d_)?/, '').slice(0, 9)]) {
+  const runShorts = runs.map(({ runner }) => runner.token.replace(/^glrt-(t\d_)?/, '').slice(0, 9));
+  for (const token of [execShort, ...runShorts]) {
     const filter = `label=com.gitlab.gitlab-runner.runner.id=${token}`;
     const { stdout } = await run('/usr/bin/docker', ['volume', 'ls', '-q', '--filter', filter]);
     for (const volume of stdout.split('\n').filter(Boolean))

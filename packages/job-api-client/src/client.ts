@@ -70,7 +70,16 @@ export type JobRequestResult =
       raw: unknown;
       healthy: true;
     }
-  | { kind: 'no-job'; healthy: true; lastUpdate: string | undefined }
+  | {
+      kind: 'no-job';
+      healthy: true;
+      lastUpdate: string | undefined;
+      /**
+       * The answer carried `Gitlab-Ci-Builds-Polling: yes`: Workhorse's long-polling layer answered (spec §4.3), so
+       * the runner should ask again at once — the queue changed, or the held request ran out its time.
+       */
+      longPolling: boolean;
+    }
   | {
       kind: 'failed';
       /** forbidden (403), unavailable (503), client-error (no request possible), no-answer, or the status. */
@@ -98,6 +107,11 @@ export interface JobApiClient {
   requestJob(options: RequestJobOptions): Promise<JobRequestResult>;
   /** The stored `X-GitLab-Last-Update` of a runner token. */
   lastUpdate(token: string): string | undefined;
+  /**
+   * Whether the latest job request of a runner token that got no job was answered by the long-polling layer
+   * (`longPolling` of that `no-job` result); false before any and after a job or a failure.
+   */
+  lastRequestLongPolled(token: string): boolean;
   /** Health accounting of a runner token (spec §4.4); fed by `requestJob`. */
   health(token: string): HealthTracker;
   /** A job's session: trace sink, update loop, cancellation, final update. */
@@ -125,6 +139,8 @@ class Client implements JobApiClient {
   readonly runnerInfo: RunnerInfo;
   private readonly transportOrError: Transport | JobApiError;
   private readonly lastUpdates = new Map<string, string>();
+  /** Runner tokens whose latest job request got a long-polling 204. */
+  private readonly longPolled = new Set<string>();
   private readonly trackers = new Map<string, HealthTracker>();
   private readonly options: JobApiClientOptions;
   private runnersApi: RunnerEndpoints | undefined;
@@ -194,6 +210,10 @@ class Client implements JobApiClient {
     return this.lastUpdates.get(token);
   }
 
+  lastRequestLongPolled(token: string): boolean {
+    return this.longPolled.has(token);
+  }
+
   health(token: string): HealthTracker {
     let tracker = this.trackers.get(token);
     if (!tracker) {
@@ -209,6 +229,8 @@ class Client implements JobApiClient {
   async requestJob(options: RequestJobOptions): Promise<JobRequestResult> {
     const result = await this.requestJobOnce(options);
     this.health(options.token).record(result.healthy);
+    if (result.kind === 'no-job' && result.longPolling) this.longPolled.add(options.token);
+    else this.longPolled.delete(options.token);
     return result;
   }
 
@@ -271,7 +293,12 @@ class Client implements JobApiClient {
       }
       case 204:
         await response.body.dump().catch(() => undefined);
-        return { kind: 'no-job', healthy: true, lastUpdate: this.lastUpdates.get(options.token) };
+        return {
+          kind: 'no-job',
+          healthy: true,
+          lastUpdate: this.lastUpdates.get(options.token),
+          longPolling: response.headers['gitlab-ci-builds-polling']?.toLowerCase() === 'yes',
+        };
       case 403:
         return {
           kind: 'failed',

@@ -122,6 +122,36 @@ describe('client × coordinator: job requests', () => {
     }
   });
 
+  it('long polling: the held request is answered by a new job with a polling 204, then the job comes at once', async () => {
+    await setup({ longPollingSeconds: 20 });
+    const runner = coordinator.createRunner();
+    // no last_update yet: forwarded to Rails at once, still marked by the polling layer
+    const first = await client.requestJob({ token: runner.token, systemId: SYSTEM_ID });
+    expect(first).toMatchObject({ kind: 'no-job', longPolling: true });
+    expect(client.lastRequestLongPolled(runner.token)).toBe(true);
+    const started = Date.now();
+    const held = client.requestJob({ token: runner.token, systemId: SYSTEM_ID });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const job = coordinator.createJob(payload());
+    await expect(held).resolves.toMatchObject({ kind: 'no-job', longPolling: true });
+    const waited = Date.now() - started;
+    expect(waited).toBeGreaterThanOrEqual(250);
+    expect(waited).toBeLessThan(5000);
+    const third = await client.requestJob({ token: runner.token, systemId: SYSTEM_ID });
+    expect(third).toMatchObject({ kind: 'job', job: { id: job.id } });
+    expect(client.lastRequestLongPolled(runner.token)).toBe(false);
+  });
+
+  it('without long polling a 204 is not marked as a polling answer', async () => {
+    await setup();
+    const runner = coordinator.createRunner();
+    await expect(client.requestJob({ token: runner.token })).resolves.toMatchObject({
+      kind: 'no-job',
+      longPolling: false,
+    });
+    expect(client.lastRequestLongPolled(runner.token)).toBe(false);
+  });
+
   it('paused runner → 204; unknown token → 403, unhealthy', async () => {
     await setup();
     const runner = coordinator.createRunner({ paused: true });

@@ -50,7 +50,12 @@ describe('job request (POST /api/v4/jobs/request)', () => {
     expect(server.requests[0]!.headers['user-agent']).toMatch(
       /^runnerkit 0\.1\.0 \(main; node-v\d+\.\d+\.\d+; linux\/amd64\)$/,
     );
-    expect(result).toEqual({ kind: 'no-job', healthy: true, lastUpdate: '8ad3c5d1b2e64f0a9c7e1d2f3a4b5c6d' });
+    expect(result).toEqual({
+      kind: 'no-job',
+      healthy: true,
+      lastUpdate: '8ad3c5d1b2e64f0a9c7e1d2f3a4b5c6d',
+      longPolling: false,
+    });
     // The next request echoes the value: its whole body equals job-request-body.json.
     await client.requestJob({ token: TOKEN, systemId: SYSTEM_ID });
     expect(JSON.parse(server.requests[1]!.body.toString())).toEqual(fixture('job-request-body.json'));
@@ -65,7 +70,9 @@ describe('job request (POST /api/v4/jobs/request)', () => {
     expect(compareRequest(file, ex, server.requests[0]!).actual).toEqual(
       compareRequest(file, ex, server.requests[0]!).expected,
     );
-    expect(result).toMatchObject({ kind: 'no-job', lastUpdate: '8ad3c5d1b2e64f0a9c7e1d2f3a4b5c6d' });
+    // Gitlab-Ci-Builds-Polling: yes marks the long-polling layer's answer: the runner asks again at once
+    expect(result).toMatchObject({ kind: 'no-job', lastUpdate: '8ad3c5d1b2e64f0a9c7e1d2f3a4b5c6d', longPolling: true });
+    expect(client.lastRequestLongPolled(TOKEN)).toBe(true);
   });
 
   it('paused runner: 204 with a new queue value replaces the stored one', async () => {

@@ -16,6 +16,7 @@ import { logCliOptions, type LogCliOptions } from '../output/logger.js';
 import { createRunnerMetrics, type MetricsServer } from '../output/metrics.js';
 import { createRunnerLog, type RunnerLog } from '../runner-log.js';
 import { apiEndpointName, createRunnerClient, PRODUCT } from '../api-client.js';
+import { withLongPolling } from '../long-polling.js';
 import { createProcessOwner } from '../process-owner.js';
 import { loadOrCreateSystemId } from '../system-id.js';
 import { cacheFor, executorFactory, runnerLabel, supervisedRunner, type WiringContext } from '../wiring.js';
@@ -133,26 +134,30 @@ export async function runRunner(io: ConfigCommandIo, options: RunOptions): Promi
       });
       clients.push(client);
       metrics.setLimit(metricsRunner, runner.limit ?? 0);
-      const supervised = supervisedRunner(
-        {
-          runner,
-          client,
-          createExecutor: executor.create,
-          context,
-          cache: await cacheFor(runner, context),
-          checkIntervalMs: () => checkIntervalMs,
-          hooks: {
-            onJobStart: () => metrics.jobStarted(metricsRunner),
-            onJobEnd: (_job, outcome, durationMs) =>
-              metrics.jobFinished(
-                metricsRunner,
-                outcome.status,
-                outcome.status === 'failed' ? outcome.failureReason : undefined,
-                durationMs / 1000,
-              ),
+      const supervised = withLongPolling(
+        supervisedRunner(
+          {
+            runner,
+            client,
+            createExecutor: executor.create,
+            context,
+            cache: await cacheFor(runner, context),
+            checkIntervalMs: () => checkIntervalMs,
+            hooks: {
+              onJobStart: () => metrics.jobStarted(metricsRunner),
+              onJobEnd: (_job, outcome, durationMs) =>
+                metrics.jobFinished(
+                  metricsRunner,
+                  outcome.status,
+                  outcome.status === 'failed' ? outcome.failureReason : undefined,
+                  durationMs / 1000,
+                ),
+            },
           },
-        },
-        index,
+          index,
+        ),
+        client,
+        runner.token,
       );
       next.set(key, supervised);
       runners.push(supervised);

@@ -1,5 +1,7 @@
 export {
   createSupervisor,
+  FAST_AGAIN_LIMIT,
+  FAST_AGAIN_MS,
   type JobRequestOutcome,
   type JobRunContext,
   type JobSource,

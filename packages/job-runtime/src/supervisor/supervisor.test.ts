@@ -4,6 +4,7 @@ import { conformancePayload, MemoryTraceSink } from '../testing/conformance.js';
 import { createScriptedExecutor, type ScriptedCall } from '../testing/scripted-executor.js';
 import {
   createSupervisor,
+  FAST_AGAIN_LIMIT,
   type JobRequestOutcome,
   type JobRunContext,
   type SupervisedRunner,
@@ -138,6 +139,42 @@ describe('the poll loop', () => {
     start({ runners: [runner('a', source)], concurrent: 4, checkIntervalMs: 10_000 });
     await sleep(200);
     expect(counter.max).toBe(4);
+  });
+
+  it('asks again at once after a long-polling answer (`again`), not at the next check_interval turn', async () => {
+    // each request is held 150 ms, then answered 204 by the polling layer: back-to-back requests
+    const polled = new FakeSource(() => ({ kind: 'no-job', healthy: true, again: true }), 150);
+    start({ runners: [runner('polled', polled)], concurrent: 4, checkIntervalMs: 10_000 });
+    await sleep(700);
+    expect(polled.requests.length).toBeGreaterThanOrEqual(4);
+    expect(polled.maxInFlight).toBe(1);
+    // without `again`: one request per check_interval
+    const plain = new FakeSource(() => ({ kind: 'no-job', healthy: true }), 150);
+    start({ runners: [runner('plain', plain)], concurrent: 4, checkIntervalMs: 10_000 });
+    await sleep(700);
+    expect(plain.requests.length).toBe(1);
+  });
+
+  it('falls back to check_interval pacing when `again` answers keep coming back without a hold', async () => {
+    const instant = new FakeSource(() => ({ kind: 'no-job', healthy: true, again: true }));
+    start({ runners: [runner('instant', instant)], concurrent: 4, checkIntervalMs: 10_000 });
+    await sleep(300);
+    // the feeder's request, then FAST_AGAIN_LIMIT immediate ones, then nothing until the next turn
+    expect(instant.requests.length).toBe(1 + FAST_AGAIN_LIMIT);
+  });
+
+  it('asks again as soon as a job ends when no slot was free for the request owed after receiving it', async () => {
+    const counter = jobCounter();
+    let left = 3;
+    const source = new FakeSource(() => (left-- > 0 ? counter.job(100) : { kind: 'no-job', healthy: true }));
+    start({ runners: [runner('a', source)], concurrent: 1, checkIntervalMs: 10_000 });
+    await sleep(500);
+    // three 100 ms jobs one after the other, each end followed by a request at once (not 10 s later)
+    expect(counter.done).toBe(3);
+    expect(source.requests.length).toBe(4);
+    // the owed request is one request: no extra request once a no-job answer came
+    await sleep(200);
+    expect(source.requests.length).toBe(4);
   });
 
   it('rests a runner for unhealthy_interval after unhealthy_requests_limit failures in a row', async () => {

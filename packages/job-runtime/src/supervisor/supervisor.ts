@@ -3,8 +3,20 @@
 // rested, graceful and forced stop. It knows nothing of HTTP or executors: jobs come through a port.
 import { RunnerInterrupt } from '../job/run-job.js';
 
-/** What one job request gave. `healthy: false` counts towards `unhealthy_requests_limit`. */
-export type JobRequestOutcome = { kind: 'job'; job: SupervisedJob } | { kind: 'no-job'; healthy: boolean };
+/**
+ * What one job request gave. `healthy: false` counts towards `unhealthy_requests_limit`. `again: true` asks for the
+ * next request at once instead of at the runner's next check_interval turn: GitLab Workhorse's long polling
+ * answered (api-spec §4.3: the queue changed while the request was held, or the hold ran out). A runner whose
+ * `again` answers keep coming back quickly falls back to check_interval pacing ({@link FAST_AGAIN_LIMIT}).
+ */
+export type JobRequestOutcome =
+  | { kind: 'job'; job: SupervisedJob }
+  | { kind: 'no-job'; healthy: boolean; again?: boolean | undefined };
+
+/** An `again` answer faster than this (ms) counts as fast: the server did not hold the request. */
+export const FAST_AGAIN_MS = 1000;
+/** Consecutive fast `again` answers that still get an immediate request; after that, check_interval pacing. */
+export const FAST_AGAIN_LIMIT = 3;
 
 /** Where a runner's jobs come from (the CLI binds it to `POST /api/v4/jobs/request`). */
 export interface JobSource {
@@ -107,6 +119,13 @@ interface RunnerState {
   unhealthyUntil: number | undefined;
   /** concurrent ids in use → the job's project and its concurrent project id. */
   ids: Map<number, { projectId: number | undefined; projectSlot: number }>;
+  /**
+   * The immediate request owed after a received job (GitLab requeues the runner) could not start for want of a
+   * free slot: it starts when one of this runner's jobs ends.
+   */
+  owed: boolean;
+  /** Consecutive `again` answers that came back faster than {@link FAST_AGAIN_MS}. */
+  fastAgain: number;
 }
 
 /** Starts the loop at once. */
@@ -156,6 +175,8 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
           failures: 0,
           unhealthyUntil: undefined,
           ids: new Map(),
+          owed: false,
+          fastAgain: 0,
         });
       }
     }
@@ -232,6 +253,7 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
     if (limit > 0 && state.running + state.requesting >= limit) return false;
     if (state.requesting >= Math.max(1, state.runner.requestConcurrency ?? 1)) return false;
     state.requesting++;
+    const started = now();
     void (async () => {
       let outcome: JobRequestOutcome | undefined;
       try {
@@ -246,13 +268,20 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
       }
       if (outcome?.kind === 'no-job') record(state, outcome.healthy);
       if (outcome?.kind !== 'job') {
+        if (outcome?.kind === 'no-job' && outcome.again) {
+          // Long polling answered: ask again at once, unless the server keeps answering without holding.
+          state.fastAgain = now() - started < FAST_AGAIN_MS ? state.fastAgain + 1 : 0;
+          if (state.fastAgain <= FAST_AGAIN_LIMIT) dispatch(state);
+        } else state.fastAgain = 0;
         poke();
         return;
       }
       record(state, true);
+      state.fastAgain = 0;
       runJob(state, outcome.job);
-      // A runner that got a job asks again at once (GitLab requeues it), while slots are free.
-      dispatch(state);
+      // A runner that got a job asks again at once (GitLab requeues it); without a free slot, once a job of it ends.
+      // (A request already in flight for this runner is that request.)
+      state.owed = !dispatch(state) && state.requesting === 0 && !stopping;
       poke();
     })();
     return true;
@@ -284,6 +313,11 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
     jobs.add(promise);
     void promise.finally(() => {
       jobs.delete(promise);
+      // A feeder waiting for a slot takes this one in its turn (fair across runners); otherwise the request owed
+      // since this runner's last job arrived starts now.
+      const owed = state.owed && wakeSlot === undefined && states.get(state.runner.id) === state;
+      state.owed = false;
+      if (owed) dispatch(state);
       poke();
     });
   };
