@@ -6,6 +6,7 @@ export {
   compressionLevel,
   type WriteArchiveOptions,
   writeArchive,
+  zstdLevel,
 } from './create.js';
 export {
   detectArchiveFormat,
@@ -15,3 +16,12 @@ export {
   extractArchive,
 } from './extract.js';
 export { type FileSelection, type SelectedEntry, type SelectFilesOptions, selectFiles } from './select.js';
+export {
+  createZstdCompressStream,
+  createZstdDecompressStream,
+  loadZstd,
+  type ZstdBinding,
+  type ZstdCompressOptions,
+  zstdAvailable,
+  zstdDecompressBuffer,
+} from './zstd.js';

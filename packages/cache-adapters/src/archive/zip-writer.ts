@@ -5,6 +5,7 @@ import { Readable } from 'node:stream';
 import { promisify } from 'node:util';
 import { crc32, createDeflateRaw, deflateRaw } from 'node:zlib';
 import type { SelectedEntry } from './select.js';
+import { createZstdCompressStream, zstdCompressBuffer } from './zstd.js';
 
 // Why not yazl: its buffered entries keep their compressed bytes until the archive ends, so compressing several
 // files at once would hold the whole archive in memory; its streamed entries compress one file at a time, and it
@@ -25,6 +26,9 @@ const ZIP64_STREAM_THRESHOLD = 0xffffffff - 64 * 1024 * 1024;
 const VERSION_MADE_BY = (3 << 8) | 63; // Unix, spec 6.3
 const VERSION_UTF8 = 20;
 const VERSION_ZIP64 = 45;
+/** APPNOTE 6.3.7 lists method 93 (zstd) with version 6.3. */
+const VERSION_ZSTD = 63;
+const METHOD_ZSTD = 93;
 const FLAG_DATA_DESCRIPTOR = 0x0008;
 const FLAG_UTF8 = 0x0800;
 const MAX32 = 0xffffffff;
@@ -38,12 +42,17 @@ interface Prepared {
   data?: Buffer;
   crc: number;
   size: number;
-  method: 0 | 8;
+  method: Method;
   /** A file too large to hold: streamed from this path when its turn comes. */
   stream?: string;
   /** Size from lstat, for the zip64 decision of a streamed file. */
   declared: number;
 }
+
+/** How file data is compressed: deflate (method 8, GitLab's zip) or zstd (method 93, GitLab's zipzstd). */
+export type ZipCompression = 'deflate' | 'zstd';
+
+type Method = 0 | 8 | 93;
 
 interface Written {
   name: Buffer;
@@ -53,7 +62,7 @@ interface Written {
   crc: number;
   compressedSize: number;
   size: number;
-  method: 0 | 8;
+  method: Method;
   flags: number;
   offset: number;
   directory: boolean;
@@ -94,7 +103,24 @@ async function readWhole(path: string, size: number): Promise<Buffer> {
   }
 }
 
-async function prepare(root: string, entry: SelectedEntry, level: number): Promise<Prepared> {
+/** The version needed to extract an entry: zstd needs 6.3, zip64 sizes 4.5, UTF-8 names 2.0. */
+function versionNeeded(method: Method, zip64: boolean): number {
+  if (method === METHOD_ZSTD) return VERSION_ZSTD;
+  return zip64 ? VERSION_ZIP64 : VERSION_UTF8;
+}
+
+async function compressWhole(data: Buffer, level: number, compression: ZipCompression): Promise<Buffer> {
+  // zstd runs on this thread (the binding has no asynchronous one-shot call); files here are at most 4 MiB.
+  return compression === 'zstd' ? zstdCompressBuffer(data, level) : deflateRawAsync(data, { level });
+}
+
+async function prepare(
+  root: string,
+  entry: SelectedEntry,
+  level: number,
+  compression: ZipCompression,
+): Promise<Prepared> {
+  const method: Method = compression === 'zstd' ? METHOD_ZSTD : 8;
   const full = join(root, entry.path);
   const info = await lstat(full);
   const base = { mode: info.mode, mtime: info.mtime, declared: info.size };
@@ -108,14 +134,14 @@ async function prepare(root: string, entry: SelectedEntry, level: number): Promi
     const data = Buffer.from(await readlink(full));
     return { ...base, name, data, crc: crc32(data) >>> 0, size: data.length, method: 0 };
   }
-  if (info.size > WHOLE_FILE_LIMIT) return { ...base, name, crc: 0, size: 0, method: 8, stream: full };
+  if (info.size > WHOLE_FILE_LIMIT) return { ...base, name, crc: 0, size: 0, method, stream: full };
   const data = await readWhole(full, info.size);
   const crc = crc32(data) >>> 0;
-  if (level === 0 || data.length === 0) return { ...base, name, data, crc, size: data.length, method: 0 };
-  const compressed = await deflateRawAsync(data, { level });
+  if (level <= 0 || data.length === 0) return { ...base, name, data, crc, size: data.length, method: 0 };
+  const compressed = await compressWhole(data, level, compression);
   // Incompressible content is stored rather than grown.
   if (compressed.length >= data.length) return { ...base, name, data, crc, size: data.length, method: 0 };
-  return { ...base, name, data: compressed, crc, size: data.length, method: 8 };
+  return { ...base, name, data: compressed, crc, size: data.length, method };
 }
 
 function localHeader(
@@ -165,7 +191,7 @@ function centralRecord(entry: Written): Buffer {
   const record = Buffer.alloc(46);
   record.writeUInt32LE(0x02014b50, 0);
   record.writeUInt16LE(VERSION_MADE_BY, 4);
-  record.writeUInt16LE(zip64.length > 0 ? VERSION_ZIP64 : VERSION_UTF8, 6);
+  record.writeUInt16LE(versionNeeded(entry.method, zip64.length > 0), 6);
   record.writeUInt16LE(entry.flags, 8);
   record.writeUInt16LE(entry.method, 10);
   record.writeUInt16LE(entry.dos.time, 12);
@@ -213,14 +239,19 @@ function endOfCentralDirectory(count: number, start: number, size: number): Buff
 async function* streamedFile(
   prepared: Prepared,
   level: number,
+  compression: ZipCompression,
 ): AsyncGenerator<Buffer, { crc: number; size: number; compressedSize: number }> {
   let crc = 0;
   let size = 0;
   let compressedSize = 0;
+  const deflate =
+    compression === 'zstd'
+      ? // A large file is not stored even at level 0 (that would need it whole in memory); zstd's fastest level is used.
+        await createZstdCompressStream(Math.max(1, level), { workers: 1 })
+      : createDeflateRaw({ level });
   // The stream owns (and closes) the handle.
   const handle = await open(prepared.stream as string, constants.O_RDONLY | constants.O_NOFOLLOW);
   const source = handle.createReadStream({ highWaterMark: 1024 * 1024 });
-  const deflate = createDeflateRaw({ level });
   try {
     source.on('data', (chunk) => {
       crc = crc32(chunk as Buffer, crc);
@@ -238,7 +269,12 @@ async function* streamedFile(
   return { crc: crc >>> 0, size, compressedSize };
 }
 
-async function* zipRecords(root: string, entries: readonly SelectedEntry[], level: number): AsyncGenerator<Buffer> {
+async function* zipRecords(
+  root: string,
+  entries: readonly SelectedEntry[],
+  level: number,
+  compression: ZipCompression,
+): AsyncGenerator<Buffer> {
   const central: Written[] = [];
   const queue: { promise: Promise<Prepared>; bytes: number }[] = [];
   let queuedBytes = 0;
@@ -246,7 +282,7 @@ async function* zipRecords(root: string, entries: readonly SelectedEntry[], leve
   let offset = 0;
   const fill = () => {
     while (next < entries.length && queue.length < READ_AHEAD && queuedBytes < READ_AHEAD_BYTES) {
-      const promise = prepare(root, entries[next] as SelectedEntry, level);
+      const promise = prepare(root, entries[next] as SelectedEntry, level, compression);
       promise.catch(() => undefined); // awaited in order below; a failure surfaces there
       // The size is not known before lstat; count an average file against the budget until then.
       const item = { promise, bytes: 64 * 1024 };
@@ -291,7 +327,7 @@ async function* zipRecords(root: string, entries: readonly SelectedEntry[], leve
           size: written.size,
           crc: written.crc,
         },
-        VERSION_UTF8,
+        versionNeeded(written.method, false),
       );
       offset += header.length + prepared.data.length;
       yield header;
@@ -310,11 +346,11 @@ async function* zipRecords(root: string, entries: readonly SelectedEntry[], leve
         written,
         Buffer.concat(extras),
         large ? { compressed: MAX32, size: MAX32, crc: 0 } : { compressed: 0, size: 0, crc: 0 },
-        large ? VERSION_ZIP64 : VERSION_UTF8,
+        versionNeeded(written.method, large),
       );
       offset += header.length;
       yield header;
-      const body = streamedFile(prepared, level);
+      const body = streamedFile(prepared, level, compression);
       let step = await body.next();
       while (!step.done) {
         yield step.value;
@@ -358,7 +394,18 @@ async function* zipRecords(root: string, entries: readonly SelectedEntry[], leve
   yield endOfCentralDirectory(central.length, start, size);
 }
 
-/** A zip of the entries (deflate at `level`, Unix modes, UTF-8 names, Info-ZIP timestamps, zip64 when needed). */
-export function zipStream(root: string, entries: readonly SelectedEntry[], level: number): Readable {
-  return Readable.from(zipRecords(root, entries, level), { objectMode: false, highWaterMark: 1024 * 1024 });
+/**
+ * A zip of the entries (deflate or zstd at `level`, Unix modes, UTF-8 names, Info-ZIP timestamps, zip64 when
+ * needed). Level 0 (or below) stores every file; symlinks, directories and incompressible files are always stored.
+ */
+export function zipStream(
+  root: string,
+  entries: readonly SelectedEntry[],
+  level: number,
+  compression: ZipCompression = 'deflate',
+): Readable {
+  return Readable.from(zipRecords(root, entries, level, compression), {
+    objectMode: false,
+    highWaterMark: 1024 * 1024,
+  });
 }
