@@ -66,7 +66,19 @@ describe('loading the optional binding', () => {
     expect(error.message).toMatch(
       /^zstd archives need the optional zstd-napi binding, which is not installed: .*zstd-napi-that-is-not-installed/,
     );
+    expect(error.message).not.toContain('\n');
     expect((error.cause as NodeJS.ErrnoException).code).toBe('ERR_MODULE_NOT_FOUND');
+  });
+
+  it('keeps only the first line of a failed native load (Node appends its require stack)', async () => {
+    const error = await rejection(
+      loadZstdWith(async () => {
+        throw new Error("Cannot find module './build/Release/binding.node'\nRequire stack:\n- /somewhere/binding.js");
+      }),
+    );
+    expect(error.message).toBe(
+      "zstd archives need the optional zstd-napi binding, which is not installed: Cannot find module './build/Release/binding.node'",
+    );
   });
 
   it('refuses a module that loads but is not the binding', async () => {

@@ -57,7 +57,8 @@ export async function loadZstdWith(importer: () => Promise<unknown>): Promise<Zs
   try {
     loaded = await importer();
   } catch (error) {
-    const reason = error instanceof Error ? error.message : String(error);
+    // Node's "Cannot find module" message goes on with its require stack; the first line says enough.
+    const reason = (error instanceof Error ? error.message : String(error)).split('\n')[0];
     throw new ArchiveError(
       'ARCHIVE_FORMAT_UNSUPPORTED',
       `zstd archives need the optional zstd-napi binding, which is not installed: ${reason}`,
