@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseGoBool } from '@runnerkit/config-schema';
-import type { StageHandlerContext } from '@runnerkit/job-runtime';
+import type { StageHandlerContext, StageOutput } from '@runnerkit/job-runtime';
 import { quote } from '@runnerkit/job-runtime';
 import { DockerExecutorError } from './errors.js';
 import type { DockerJobState } from './executor.js';
@@ -200,9 +200,10 @@ export function createSourcesStage(getState: () => DockerJobState) {
         return false;
       }
     };
-    const removeDir = async () => {
+    /** Removes the project directory in the container; its output goes to `output`. */
+    const removeDirTo = async (output: StageOutput) => {
       if (!(await exists(dir))) return;
-      const result = await state.runInBuild(plainScript(`rm -rf ${quote(dir, 'posix')}`), context.output, signal);
+      const result = await state.runInBuild(plainScript(`rm -rf ${quote(dir, 'posix')}`), output, signal);
       if (result.exitCode !== 0)
         throw new DockerExecutorError(
           'DOCKER_EXECUTOR_TRANSFER',
@@ -210,6 +211,7 @@ export function createSourcesStage(getState: () => DockerJobState) {
           'runner_system_failure',
         );
     };
+    const removeDir = () => removeDirTo(context.output);
     const makeDir = () =>
       client.containers.putArchive(state.buildContainer, '/', directoryTar({ target: dir }), { signal });
     const runHook = async (commands: string[]) => {
@@ -246,6 +248,22 @@ export function createSourcesStage(getState: () => DockerJobState) {
     const forward = (text: string) => context.output.write(text, 'stderr');
 
     notice(settings.depth > 0 ? `Fetching changes with git depth set to ${settings.depth}...` : 'Fetching changes...');
+    // The old project directory in the container is removed while git works on the host (they share nothing); its
+    // output, if any, is held and written where the removal used to run, so the job log reads the same. With a
+    // pre_get_sources_script hook (which runs in the old directory) the removal waits, as before.
+    const held: Array<[Uint8Array | string, 'stdout' | 'stderr']> = [];
+    const earlyRemoval =
+      hooks('pre_get_sources_script').length === 0
+        ? removeDirTo({ write: (chunk, stream) => held.push([chunk, stream]) }).then(
+            () => ({ ok: true as const }),
+            (error: unknown) => ({ ok: false as const, error }),
+          )
+        : undefined;
+    const removedEarly = async () => {
+      const outcome = await earlyRemoval!;
+      for (const [chunk, stream] of held.splice(0)) context.output.write(chunk, stream);
+      if (!outcome.ok) throw outcome.error;
+    };
     try {
       // 1. the mirror: the only network fetch, incremental across jobs of the project
       await withLock(mirror, async () => {
@@ -335,6 +353,7 @@ export function createSourcesStage(getState: () => DockerJobState) {
         );
       }
     } catch (error) {
+      await earlyRemoval; // no exec of this stage outlives it
       if (signal.aborted) throw signal.reason;
       if (!persistent) await rm(tree, { recursive: true, force: true });
       else await rm(tree, { recursive: true, force: true }); // a broken tree is re-created next time
@@ -345,7 +364,8 @@ export function createSourcesStage(getState: () => DockerJobState) {
 
     // 4. stream the tree, .git included, into the builds volume
     try {
-      await removeDir();
+      if (earlyRemoval) await removedEarly();
+      else await removeDir();
       await client.containers.putArchive(state.buildContainer, '/', directoryTar({ hostDir: tree, target: dir }), {
         signal,
       });

@@ -54,16 +54,33 @@ describe('get_sources without a helper image', () => {
 
   it('fetch reuses the host mirror and work tree: the second job reinitialises, not re-creates', async () => {
     try {
-      const first = await runAndInspect(context, context.executor(), sourcesJob(['true'], { GIT_STRATEGY: 'fetch' }));
+      const first = await runAndInspect(
+        context,
+        context.executor(),
+        sourcesJob(['touch leftover-file'], { GIT_STRATEGY: 'fetch' }),
+      );
       expect(first.result.outcome).toEqual({ status: 'success' });
       const second = await runAndInspect(
         context,
         context.executor(),
-        sourcesJob(['git log --oneline -1 2>/dev/null || true'], { GIT_STRATEGY: 'fetch' }),
+        sourcesJob(['git log --oneline -1 2>/dev/null || true', 'ls -a'], { GIT_STRATEGY: 'fetch' }),
       );
       expect(second.result.outcome).toEqual({ status: 'success' });
       expect(second.trace).toContain('Reinitialized existing Git repository in /builds/group/project/.git/');
       expect(second.trace).not.toContain('Created fresh repository.');
+      // the old project directory was removed (while git worked on the host) before the tree was copied in
+      expect(second.trace).not.toContain('leftover-file');
+      expect(second.trace).toContain('\n.git\n');
+      // a pre_get_sources_script hook still runs in the old directory: the removal waits for it
+      const hooked = sourcesJob(['touch leftover-file'], { GIT_STRATEGY: 'fetch' });
+      await runAndInspect(context, context.executor(), hooked);
+      const third = await runAndInspect(context, context.executor(), {
+        ...sourcesJob(['ls -a'], { GIT_STRATEGY: 'fetch' }),
+        hooks: [{ name: 'pre_get_sources_script', script: ['ls leftover-file && echo hook-saw-the-old-tree'] }],
+      });
+      expect(third.result.outcome).toEqual({ status: 'success' });
+      expect(third.trace).toMatch(/(^|\n)hook-saw-the-old-tree\n/);
+      expect(third.trace.split('hook-saw-the-old-tree').at(-1)).not.toContain('leftover-file');
       // the fetch strategy keeps the builds volume: remove it (reusable volumes persist by design)
       const volumes = await context.client.volumes.list({
         filters: { label: [`com.gitlab.gitlab-runner.runner.id=${context.runnerToken.slice(8, 17)}`] },
