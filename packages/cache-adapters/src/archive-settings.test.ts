@@ -19,15 +19,29 @@ describe('cacheArchiveSettings', () => {
     expect(levels).toEqual([1, 3, 6, 8, 9]);
   });
 
-  it('tarzstd and zipzstd select the zstd formats with zstd levels', () => {
-    expect(cacheArchiveSettings({ CACHE_COMPRESSION_FORMAT: 'tarzstd' }).format).toBe('tar.zst');
-    expect(cacheArchiveSettings({ CACHE_COMPRESSION_FORMAT: 'zipzstd' }).format).toBe('zipzstd');
-    const fastest = cacheArchiveSettings({ CACHE_COMPRESSION_FORMAT: 'tarzstd', CACHE_COMPRESSION_LEVEL: 'fastest' });
-    const slowest = cacheArchiveSettings({ CACHE_COMPRESSION_FORMAT: 'tarzstd', CACHE_COMPRESSION_LEVEL: 'slowest' });
-    const normal = cacheArchiveSettings({ CACHE_COMPRESSION_FORMAT: 'zipzstd' });
-    expect(fastest.level).toBeLessThan(normal.level);
-    expect(normal.level).toBeLessThan(slowest.level);
-    expect(slowest.level).toBeGreaterThan(9); // a zstd level, not a deflate one
+  it('tarzstd and zipzstd select the zstd formats with zstd levels; zipzstd stores at fastest', () => {
+    const names = ['fastest', 'fast', 'default', 'slow', 'slowest'];
+    const levels = (format: string) =>
+      names.map((name) => cacheArchiveSettings({ CACHE_COMPRESSION_FORMAT: format, CACHE_COMPRESSION_LEVEL: name }));
+    expect(levels('tarzstd').map(({ format, level }) => `${format} ${level}`)).toEqual([
+      'tar.zst 1',
+      'tar.zst 1',
+      'tar.zst 3',
+      'tar.zst 7',
+      'tar.zst 11',
+    ]);
+    expect(levels('zipzstd').map(({ format, level }) => `${format} ${level}`)).toEqual([
+      'zipzstd 0',
+      'zipzstd 1',
+      'zipzstd 3',
+      'zipzstd 7',
+      'zipzstd 11',
+    ]);
+    expect(cacheArchiveSettings({ CACHE_COMPRESSION_FORMAT: 'TarZstd' })).toEqual({
+      format: 'tar.zst',
+      level: 3,
+      warnings: [],
+    });
   });
 
   it('an unknown format falls back to zip with a warning, returned rather than printed', () => {

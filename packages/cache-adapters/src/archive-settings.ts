@@ -1,7 +1,7 @@
 // What the job's variables and the payload's artifact_format ask of an archive: format, compression level and
 // file name. Pure functions the executors call before writeArchive; warnings are returned, never printed.
 import { posix } from 'node:path';
-import { compressionLevel } from './archive/create.js';
+import { compressionLevel, zstdLevel } from './archive/create.js';
 import { ArchiveError } from './errors.js';
 
 export type CacheArchiveKind = 'zip' | 'tar.zst' | 'zipzstd';
@@ -13,7 +13,7 @@ export type ArchiveVariables = Readonly<Record<string, string | undefined>>;
 export interface CacheArchiveSettings {
   /** `zip` (GitLab's default), `tar.zst` (`tarzstd`) or `zipzstd`; the file is called `cache.zip` in every case. */
   format: CacheArchiveKind;
-  /** A deflate level (0–9) for `zip`, a zstd level for `tar.zst` and `zipzstd`. */
+  /** A deflate level (0–9) for `zip`, a zstd level for `tar.zst` and `zipzstd` (0 for zipzstd at `fastest`: stored). */
   level: number;
   /** Problems GitLab Runner warns about (unknown format or level names); the job goes on with the default. */
   warnings: readonly string[];
@@ -34,35 +34,21 @@ export interface ArtifactArchiveSettings {
 const LEVEL_NAMES = ['fastest', 'fast', 'default', 'slow', 'slowest'];
 
 /**
- * GitLab's level names as zstd levels: fastest 1, fast 2, default 3 (zstd's own default), slow 7, slowest 11.
- * Replaced by the archive module's zstd mapping once it exists.
+ * Deflate levels (compressionLevel) for zip and gzip, zstd levels (zstdLevel) for tar.zst and zipzstd; zipzstd at
+ * `fastest` stores its entries (level 0), as GitLab Runner does.
  */
-function zstdLevel(name: string | undefined): number {
-  switch ((name ?? '').toLowerCase()) {
-    case 'fastest':
-      return 1;
-    case 'fast':
-      return 2;
-    case 'slow':
-      return 7;
-    case 'slowest':
-      return 11;
-    default:
-      return 3;
-  }
-}
-
 function levelFor(
   variable: 'CACHE_COMPRESSION_LEVEL' | 'ARTIFACT_COMPRESSION_LEVEL',
   variables: ArchiveVariables,
-  zstd: boolean,
+  format: CacheArchiveKind | ArtifactArchiveKind,
   warnings: string[],
 ): number {
   const name = (variables[variable] ?? '').trim();
   if (name !== '' && !LEVEL_NAMES.includes(name.toLowerCase())) {
     warnings.push(`${variable} "${name}" is not one of ${LEVEL_NAMES.join(', ')}; using the default compression level`);
   }
-  return zstd ? zstdLevel(name) : compressionLevel(name);
+  if (format === 'zipzstd' && name.toLowerCase() === 'fastest') return 0;
+  return format === 'tar.zst' || format === 'zipzstd' ? zstdLevel(name) : compressionLevel(name);
 }
 
 /** `CACHE_COMPRESSION_FORMAT` (zip, tarzstd, zipzstd; anything else → zip with a warning) and `CACHE_COMPRESSION_LEVEL`. */
@@ -85,7 +71,7 @@ export function cacheArchiveSettings(variables: ArchiveVariables): CacheArchiveS
       format = 'zip';
       warnings.push(`CACHE_COMPRESSION_FORMAT "${requested}" is not supported (zip, tarzstd, zipzstd); using zip`);
   }
-  const level = levelFor('CACHE_COMPRESSION_LEVEL', variables, format !== 'zip', warnings);
+  const level = levelFor('CACHE_COMPRESSION_LEVEL', variables, format, warnings);
   return { format, level, warnings };
 }
 
@@ -128,12 +114,7 @@ export function artifactArchiveSettings(
     default:
       throw new ArchiveError('ARCHIVE_FORMAT_UNKNOWN', `unsupported archive format: ${artifactFormat}`);
   }
-  const level = levelFor(
-    'ARTIFACT_COMPRESSION_LEVEL',
-    variables,
-    format === 'zipzstd' || format === 'tar.zst',
-    warnings,
-  );
+  const level = levelFor('ARTIFACT_COMPRESSION_LEVEL', variables, format, warnings);
   const extension = EXTENSIONS[format];
   return {
     format,
