@@ -13,7 +13,7 @@ import {
   hashCacheKey,
   sanitizeCacheKey,
 } from '@runnerkit/cache-adapters';
-import { type ArchiveFormat, extractArchive, selectFiles, writeArchive } from '@runnerkit/cache-adapters/archive';
+import { extractArchive, selectFiles, writeArchive } from '@runnerkit/cache-adapters/archive';
 import type { StageHandlerContext, StageHandlers } from '@runnerkit/job-runtime';
 import { extract as tarExtract } from 'tar-stream';
 import { DockerExecutorError } from './errors.js';
@@ -130,26 +130,6 @@ function archiveVariables(variables: { content(key: string): string | undefined 
   );
 }
 
-/**
- * zstd archives need the archive module's zstd writer; until it exists a cache is written as zip (with a warning)
- * and a zstd artifact is refused.
- */
-function writable(
-  format: ArchiveFormat | 'tar.zst' | 'zipzstd',
-  context: StageHandlerContext,
-  kind: 'cache' | 'artifact',
-): ArchiveFormat {
-  if (format !== 'tar.zst' && format !== 'zipzstd') return format;
-  if (kind === 'artifact')
-    throw new DockerExecutorError(
-      'DOCKER_EXECUTOR_TRANSFER',
-      `unsupported archive format: ${format}`,
-      'runner_system_failure',
-    );
-  warn(context, `WARNING: ${format} archives are not supported yet; writing zip`);
-  return 'zip';
-}
-
 async function putTree(state: DockerJobState, context: StageHandlerContext, hostDir: string, target: string) {
   await state.client.containers.putArchive(state.buildContainer, '/', directoryTar({ hostDir, target }), {
     signal: context.signal,
@@ -248,7 +228,7 @@ export function createFileStages(getState: () => DockerJobState): StageHandlers 
           await writeArchive({
             root,
             entries: selection.entries,
-            format: writable(settings.format, context, 'cache'),
+            format: settings.format,
             level: settings.level,
             output: join(out, 'cache.zip'),
           });
@@ -321,7 +301,7 @@ export function createFileStages(getState: () => DockerJobState): StageHandlers 
           await writeArchive({
             root,
             entries: selection.entries,
-            format: writable(settings.format, context, 'artifact'),
+            format: settings.format,
             level: settings.level,
             output: file,
           });

@@ -37,6 +37,16 @@ class MemoryStores implements CacheStore, ArtifactStore {
   }
 }
 
+/** Entry name → compression method, from a zip's central directory headers. */
+function zipMethods(zip: Buffer): Record<string, number> {
+  const methods: Record<string, number> = {};
+  for (let at = zip.indexOf('PK\x01\x02', 0, 'latin1'); at !== -1; at = zip.indexOf('PK\x01\x02', at + 4, 'latin1')) {
+    const nameLength = zip.readUInt16LE(at + 28);
+    methods[zip.toString('utf8', at + 46, at + 46 + nameLength)] = zip.readUInt16LE(at + 10);
+  }
+  return methods;
+}
+
 // Compressible but not trivial: deflate level 1 and level 9 differ clearly on it.
 const producer = [
   'mkdir -p out',
@@ -108,5 +118,35 @@ describe('compression settings in the SSH executor', () => {
     expect(observed.trace).toContain(`${message}\n`);
     expect(observed.trace).toContain('Created cache');
     expect(observed.trace).not.toContain('Failed to create cache');
+  });
+
+  it('tarzstd and zipzstd: a zstd cache.zip and zstd artifacts with their file names', async () => {
+    const stores = new MemoryStores();
+    const zstdArtifacts = [
+      { ...artifactEntry, name: 'bundle', artifact_format: 'tarzstd' },
+      { ...artifactEntry, name: 'zipped', artifact_format: 'zipzstd' },
+    ];
+    const observed = await runObserved(
+      context.executor(),
+      job(producer, {
+        cache: [cacheEntry('rk-tarzstd')],
+        artifacts: zstdArtifacts,
+        variables: variables({ CACHE_COMPRESSION_FORMAT: 'tarzstd', ARTIFACT_COMPRESSION_LEVEL: 'slow' }),
+      }),
+      { ports: { cache: stores, artifacts: stores } },
+      RUNNER,
+    );
+    expect(observed.result.outcome).toEqual({ status: 'success' });
+    expect(observed.trace).not.toContain('WARNING');
+    const zstdMagic = Buffer.from([0x28, 0xb5, 0x2f, 0xfd]);
+    expect(stores.objects.get('rk-tarzstd')?.subarray(0, 4)).toEqual(zstdMagic);
+    expect(
+      stores.uploads.map(({ name, artifactFormat, bytes }) => [name, artifactFormat, bytes.subarray(0, 4)]),
+    ).toEqual([
+      ['bundle.tar.zst', 'tarzstd', zstdMagic],
+      ['zipped.zip', 'zipzstd', Buffer.from('PK\x03\x04', 'latin1')],
+    ]);
+    // The file entry is compressed with zstd: method 93 in its central directory header.
+    expect(zipMethods(stores.uploads[1]?.bytes ?? Buffer.alloc(0))).toEqual({ 'out/': 0, 'out/lines.txt': 93 });
   });
 });

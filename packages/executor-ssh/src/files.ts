@@ -14,7 +14,7 @@ import {
   hashCacheKey,
   sanitizeCacheKey,
 } from '@runnerkit/cache-adapters';
-import { type ArchiveFormat, extractArchive, selectFiles, writeArchive } from '@runnerkit/cache-adapters/archive';
+import { extractArchive, selectFiles, writeArchive } from '@runnerkit/cache-adapters/archive';
 import type { StageHandlerContext, StageHandlers } from '@runnerkit/job-runtime';
 import { create as tarCreate, extract as tarExtract } from 'tar';
 import { shellWord } from './connection.js';
@@ -144,26 +144,6 @@ function archiveVariables(variables: { content(key: string): string | undefined 
   );
 }
 
-/**
- * zstd archives need the archive module's zstd writer; until it exists a cache is written as zip (with a warning)
- * and a zstd artifact is refused.
- */
-function writable(
-  format: ArchiveFormat | 'tar.zst' | 'zipzstd',
-  context: StageHandlerContext,
-  kind: 'cache' | 'artifact',
-): ArchiveFormat {
-  if (format !== 'tar.zst' && format !== 'zipzstd') return format;
-  if (kind === 'artifact')
-    throw new SshExecutorError(
-      'SSH_EXECUTOR_TRANSFER',
-      `unsupported archive format: ${format}`,
-      'runner_system_failure',
-    );
-  warn(context, `WARNING: ${format} archives are not supported yet; writing zip`);
-  return 'zip';
-}
-
 export function createFileStages(getState: () => SshJobState): StageHandlers {
   const storageKey = (state: SshJobState, context: StageHandlerContext, key: string): string | undefined => {
     if (state.job.featureFlags.FF_HASH_CACHE_KEYS) return hashCacheKey(key);
@@ -256,7 +236,7 @@ export function createFileStages(getState: () => SshJobState): StageHandlers {
           await writeArchive({
             root,
             entries: selection.entries,
-            format: writable(settings.format, context, 'cache'),
+            format: settings.format,
             level: settings.level,
             output: join(out, 'cache.zip'),
           });
@@ -325,7 +305,7 @@ export function createFileStages(getState: () => SshJobState): StageHandlers {
           await writeArchive({
             root,
             entries: selection.entries,
-            format: writable(settings.format, context, 'artifact'),
+            format: settings.format,
             level: settings.level,
             output: file,
           });
