@@ -1,6 +1,6 @@
 // zstd archives (CACHE_COMPRESSION_FORMAT=tarzstd / zipzstd) at the default level: writeArchive's tar.zst against
 // GNU tar piped through the zstd CLI at the same level and thread count, and zipzstd against our default deflate
-// zip; plus each archive's size. Full run: 4 000 files, ~40 MB; --quick: 800 files, ~8 MB (unique text).
+// zip; the decompression stream against `zstd -d`; plus each archive's size. Full run: 4 000 files, ~40 MB; --quick: 800 files, ~8 MB (unique text).
 import { execFile } from 'node:child_process';
 import { createReadStream, createWriteStream, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
@@ -9,6 +9,7 @@ import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
 import {
   createZstdCompressStream,
+  createZstdDecompressStream,
   selectFiles,
   writeArchive,
   zstdLevel,
@@ -89,6 +90,23 @@ try {
     baseline: {
       name: 'zstd CLI',
       run: () => run('zstd', ['-q', '-f', `-${level}`, `-T${threads}`, plainTar, '-o', join(base, 'cli.zst')]),
+    },
+  });
+  // Reading back: the decompression stream (with its read-paced output) against `zstd -dc`, both to a file.
+  await compare({
+    name: 'cache-archive-zstd: zstd decompression stream vs zstd -d on the same tar.zst',
+    candidate: {
+      name: 'createZstdDecompressStream',
+      run: async () =>
+        pipeline(
+          createReadStream(gnuOutput, { highWaterMark: 1024 * 1024 }),
+          await createZstdDecompressStream(),
+          createWriteStream(join(base, 'stream.tar')),
+        ),
+    },
+    baseline: {
+      name: 'zstd -d',
+      run: () => run('zstd', ['-q', '-d', '-f', gnuOutput, '-o', join(base, 'cli.tar')]),
     },
   });
   const zipZstd = ours('zipzstd', 'ours-zstd.zip', level);

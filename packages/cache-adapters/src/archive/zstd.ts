@@ -94,6 +94,35 @@ export async function zstdAvailable(): Promise<boolean> {
   }
 }
 
+/** Output space handed out in pieces: chunks pushed downstream share 1 MiB slabs instead of one buffer each. */
+const SLAB_SIZE = 1024 * 1024;
+
+class Slab {
+  #buffer = Buffer.allocUnsafe(SLAB_SIZE);
+  #used = 0;
+  readonly #minimum: number;
+
+  constructor(minimum: number) {
+    this.#minimum = minimum;
+  }
+
+  /** Free space of at least `minimum` bytes (a fresh slab when the current one is nearly full). */
+  space(): Buffer {
+    if (SLAB_SIZE - this.#used < this.#minimum) {
+      this.#buffer = Buffer.allocUnsafe(SLAB_SIZE);
+      this.#used = 0;
+    }
+    return this.#buffer.subarray(this.#used);
+  }
+
+  /** Marks `length` bytes of the last space() as handed out and returns them. */
+  take(length: number): Buffer {
+    const taken = this.#buffer.subarray(this.#used, this.#used + length);
+    this.#used += length;
+    return taken;
+  }
+}
+
 function corrupt(error: unknown, what: string): ArchiveError {
   const reason = error instanceof Error ? error.message : String(error);
   return new ArchiveError('ARCHIVE_CORRUPT', `${what} is not valid zstd data: ${reason}`, { cause: error });
@@ -110,7 +139,7 @@ export interface ZstdCompressOptions {
 class ZstdCompress extends Transform {
   readonly #binding: ZstdBinding;
   readonly #context: CompressContext;
-  readonly #output: Buffer;
+  readonly #output: Slab;
 
   constructor(binding: ZstdBinding, level: number, workers: number) {
     super();
@@ -120,14 +149,14 @@ class ZstdCompress extends Transform {
     // As the zstd CLI and GitLab Runner's encoder do: each frame ends with a checksum of its content.
     this.#context.setParameter(binding.CParameter.checksumFlag, 1);
     if (workers > 0) this.#context.setParameter(binding.CParameter.nbWorkers, workers);
-    this.#output = Buffer.allocUnsafe(binding.cStreamOutSize());
+    this.#output = new Slab(binding.cStreamOutSize());
   }
 
   #run(source: Buffer, directive: number): void {
     let input = source;
     for (;;) {
-      const [remaining, produced, consumed] = this.#context.compressStream2(this.#output, input, directive);
-      if (produced > 0) this.push(Buffer.from(this.#output.subarray(0, produced)));
+      const [remaining, produced, consumed] = this.#context.compressStream2(this.#output.space(), input, directive);
+      if (produced > 0) this.push(this.#output.take(produced));
       input = input.subarray(consumed);
       if (directive === this.#binding.EndDirective.continue ? input.length === 0 : remaining === 0) return;
     }
@@ -162,7 +191,7 @@ export async function createZstdCompressStream(level: number, options: ZstdCompr
 
 class ZstdDecompress extends Transform {
   readonly #context: DecompressContext;
-  readonly #size: number;
+  readonly #output: Slab;
   #input: Buffer = Buffer.alloc(0);
   #pending: TransformCallback | undefined;
   #inFrame = false;
@@ -172,7 +201,7 @@ class ZstdDecompress extends Transform {
   constructor(binding: ZstdBinding) {
     super();
     this.#context = new binding.DCtx();
-    this.#size = binding.dStreamOutSize();
+    this.#output = new Slab(binding.dStreamOutSize());
   }
 
   /** Decompresses the current chunk until it is used up or the reader has enough; resumed from `_read`. */
@@ -188,7 +217,7 @@ class ZstdDecompress extends Transform {
         const done = this.#pending;
         if (!done) return;
         this.#again = false;
-        const output = Buffer.allocUnsafe(this.#size);
+        const output = this.#output.space();
         let result: StreamResult;
         try {
           result = this.#context.decompressStream(output, this.#input);
@@ -201,7 +230,7 @@ class ZstdDecompress extends Transform {
         this.#input = this.#input.subarray(consumed);
         // A call that does nothing after a frame's end reports the next frame's header size: not "inside a frame".
         if (produced > 0 || consumed > 0) this.#inFrame = remaining !== 0;
-        const wantsMore = produced > 0 ? this.push(output.subarray(0, produced)) : true;
+        const wantsMore = produced > 0 ? this.push(this.#output.take(produced)) : true;
         if (this.#input.length === 0 && (produced < output.length || remaining === 0)) {
           this.#pending = undefined;
           done();
