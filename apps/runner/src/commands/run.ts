@@ -19,6 +19,7 @@ import { apiEndpointName, createRunnerClient, PRODUCT } from '../api-client.js';
 import { withLongPolling } from '../long-polling.js';
 import { createProcessOwner } from '../process-owner.js';
 import { loadOrCreateSystemId } from '../system-id.js';
+import { removeLeftoverTraceSpools } from '../trace-spool-sweep.js';
 import { cacheFor, executorFactory, runnerLabel, supervisedRunner, type WiringContext } from '../wiring.js';
 import { type ConfigCommandIo, defaultConfigPath, formatIssueLine, processIo } from './config.js';
 
@@ -61,6 +62,12 @@ export async function runRunner(io: ConfigCommandIo, options: RunOptions): Promi
     stateDir: join(stateBase, 'runnerkit', 'run'),
     owner: createProcessOwner(hostname(), process.pid),
   };
+  try {
+    const removed = await removeLeftoverTraceSpools(join(context.stateDir, 'traces'));
+    if (removed > 0) log.log('warn', 'removed job trace files a killed runner process left', { files: removed });
+  } catch (error) {
+    log.log('warn', 'cannot remove left-over job trace files', { error: (error as Error).message });
+  }
   const clients: JobApiClient[] = [];
   /** check_interval in ms as last loaded (strict_check_interval reads it). */
   let checkIntervalMs = 3000;
