@@ -1,7 +1,7 @@
 import { createReadStream, read as fsRead } from 'node:fs';
 import { chmod, type FileHandle, link, lstat, mkdir, open, realpath, rm, symlink, unlink } from 'node:fs/promises';
 import { dirname, isAbsolute, posix, relative, resolve, sep } from 'node:path';
-import { Readable, Transform } from 'node:stream';
+import { Readable, Transform, type TransformOptions } from 'node:stream';
 import { promisify } from 'node:util';
 import {
   crc32,
@@ -9,6 +9,7 @@ import {
   createInflateRaw,
   inflateRaw,
   inflateRawSync,
+  type ZlibOptions,
   constants as zlibConstants,
 } from 'node:zlib';
 import yauzl from 'yauzl';
@@ -588,10 +589,24 @@ async function extractZip(file: string, target: SafeTarget): Promise<void> {
   }
 }
 
+/** Compressed bytes read per system call for tar.gz. */
+const TAR_INPUT_CHUNK = 1024 * 1024;
+/** Inflated bytes produced per thread-pool round trip. */
+const TAR_INFLATE_CHUNK = 256 * 1024;
+/** Inflated bytes buffered ahead of the tar reader. */
+const TAR_READ_AHEAD = 8 * 1024 * 1024;
+
 async function extractTarGz(file: string, target: SafeTarget): Promise<void> {
   const writer = new FileWriter();
-  const source = createReadStream(file);
-  const gunzip = createGunzip();
+  // Large reads and inflate chunks with a deep readable buffer: inflating runs on the thread pool well ahead of the
+  // synchronous file writes (one round trip per 256 KiB instead of per 16 KiB, up to TAR_READ_AHEAD buffered).
+  const source = createReadStream(file, { highWaterMark: TAR_INPUT_CHUNK });
+  // zlib streams pass Transform options through; @types/node's ZlibOptions just does not list them.
+  const inflateOptions: ZlibOptions & TransformOptions = {
+    chunkSize: TAR_INFLATE_CHUNK,
+    readableHighWaterMark: TAR_READ_AHEAD,
+  };
+  const gunzip = createGunzip(inflateOptions);
   source.on('error', (error) => gunzip.destroy(error));
   source.pipe(gunzip);
   try {

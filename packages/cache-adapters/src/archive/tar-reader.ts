@@ -19,15 +19,32 @@ class ByteReader {
     }
   }
 
-  /** Up to `length` bytes (fewer only at the end of the stream). */
+  /**
+   * Up to `length` bytes (fewer only at the end of the stream). Zero-copy when one chunk holds them; otherwise only
+   * the requested bytes are gathered (inflated chunks are large, so a header spanning two of them must not copy both).
+   */
   async read(length: number): Promise<Buffer> {
-    await this.fill(length);
-    const joined = this.chunks.length === 1 ? (this.chunks[0] as Buffer) : Buffer.concat(this.chunks);
-    const taken = joined.subarray(0, Math.min(length, joined.length));
-    const rest = joined.subarray(taken.length);
-    this.chunks = rest.length > 0 ? [rest] : [];
-    this.buffered = rest.length;
-    return taken;
+    if (this.buffered < length) await this.fill(length);
+    const first = this.chunks[0];
+    if (first !== undefined && first.length >= length) {
+      if (first.length === length) this.chunks.shift();
+      else this.chunks[0] = first.subarray(length);
+      this.buffered -= length;
+      return length === first.length ? first : first.subarray(0, length);
+    }
+    const wanted = Math.min(length, this.buffered);
+    const out = Buffer.allocUnsafe(wanted);
+    let at = 0;
+    while (at < wanted) {
+      const chunk = this.chunks[0] as Buffer;
+      const take = Math.min(chunk.length, wanted - at);
+      chunk.copy(out, at, 0, take);
+      if (take === chunk.length) this.chunks.shift();
+      else this.chunks[0] = chunk.subarray(take);
+      at += take;
+    }
+    this.buffered -= wanted;
+    return out;
   }
 
   /** The next `length` bytes as they arrive. */
