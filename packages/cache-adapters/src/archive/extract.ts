@@ -16,6 +16,7 @@ import yauzl from 'yauzl';
 import { ArchiveError } from '../errors.js';
 import { FileWriter } from './file-writer.js';
 import { readTar } from './tar-reader.js';
+import { createZstdDecompressStream, zstdDecompressBuffer } from './zstd.js';
 import { Header } from 'tar';
 
 const inflateRawAsync = promisify(inflateRaw);
@@ -34,11 +35,11 @@ export interface ExtractArchiveOptions extends ExtractLimits {
   /** Directory to extract into (created if missing). Nothing is ever written outside it. */
   target: string;
   /** `auto` detects by magic bytes: zip or tar.gz. */
-  format?: 'auto' | 'zip' | 'tar.gz' | 'gzip';
+  format?: 'auto' | 'zip' | 'tar.gz' | 'tar.zst' | 'gzip';
 }
 
 export interface ExtractResult {
-  format: 'zip' | 'tar.gz' | 'gzip';
+  format: 'zip' | 'tar.gz' | 'tar.zst' | 'gzip';
   entries: number;
   bytes: number;
 }
@@ -331,19 +332,37 @@ function zipError(error: unknown): ArchiveError {
   );
 }
 
+/** Zip compression method 93: Zstandard (GitLab Runner's zipzstd). */
+const ZIP_METHOD_ZSTD = 93;
+
 /** Entries up to this size (stored and inflated) are read in one piece and written synchronously. */
 const WHOLE_ENTRY_LIMIT = 1024 * 1024;
 /** Whole entries read and inflated ahead (on the thread pool) while earlier ones are written. */
 const READ_AHEAD = 32;
 
-function crcCheck(entry: string, expected: number): Transform {
+/** Passes an entry's bytes on, checking its CRC-32 and, when given, its exact declared size (as they flow). */
+function crcCheck(entry: string, expected: number, size?: number): Transform {
   let crc = 0;
+  let length = 0;
+  const wrongSize = () =>
+    new ArchiveError('ARCHIVE_CORRUPT', `zip entry ${JSON.stringify(entry)} does not match its declared size`, {
+      entry,
+    });
   return new Transform({
     transform(chunk: Buffer, _encoding, callback) {
+      length += chunk.length;
+      if (size !== undefined && length > size) {
+        callback(wrongSize());
+        return;
+      }
       crc = crc32(chunk, crc);
       callback(null, chunk);
     },
     flush(callback) {
+      if (size !== undefined && length !== size) {
+        callback(wrongSize());
+        return;
+      }
       callback(
         crc >>> 0 === expected >>> 0
           ? null
@@ -387,6 +406,9 @@ async function readWholeEntry(archive: FileHandle, entry: yauzl.Entry, raw: stri
   let data: Buffer;
   if (entry.compressionMethod === 0) {
     data = stored;
+  } else if (entry.compressionMethod === ZIP_METHOD_ZSTD) {
+    // Never more than the declared size (+1 to notice a longer entry), whatever the frame header claims.
+    data = await zstdDecompressBuffer(stored, entry.uncompressedSize + 1);
   } else {
     try {
       data = await inflateRawAsync(stored, { maxOutputLength: entry.uncompressedSize + 1 });
@@ -544,7 +566,8 @@ async function extractZip(file: string, target: SafeTarget): Promise<void> {
         await target.directory(name, unixMode & 0o777);
         continue;
       }
-      if (entry.isEncrypted() || (entry.compressionMethod !== 0 && entry.compressionMethod !== 8)) {
+      const method = entry.compressionMethod;
+      if (entry.isEncrypted() || (method !== 0 && method !== 8 && method !== ZIP_METHOD_ZSTD)) {
         throw new ArchiveError(
           'ARCHIVE_CORRUPT',
           `zip entry ${JSON.stringify(raw)} is encrypted or uses compression method ${entry.compressionMethod}`,
@@ -572,12 +595,23 @@ async function extractZip(file: string, target: SafeTarget): Promise<void> {
         continue;
       }
       await flush();
-      const stream = await zip.openReadStreamPromise(entry);
-      const read = () => stream.pipe(crcCheck(raw, entry.crc32));
+      const zstd = method === ZIP_METHOD_ZSTD;
+      // yauzl inflates deflate itself (and holds it to the declared size); zstd entries come raw and are
+      // decompressed here, held to the declared size as they flow.
+      const stream = await zip.openReadStreamPromise(entry, zstd ? { decodeFileData: false } : undefined);
+      const decompress = zstd ? await createZstdDecompressStream() : undefined;
+      const read = () => {
+        const check = crcCheck(raw, entry.crc32, zstd ? entry.uncompressedSize : undefined);
+        if (!decompress) return stream.pipe(check);
+        stream.on('error', (error) => decompress.destroy(error));
+        decompress.on('error', (error) => check.destroy(error));
+        return stream.pipe(decompress).pipe(check);
+      };
       try {
         await placeStream(target, writer, destination, read, mode, mtime);
       } finally {
         stream.destroy();
+        decompress?.destroy();
       }
     }
     await flush();
@@ -596,7 +630,7 @@ const TAR_INFLATE_CHUNK = 256 * 1024;
 /** Inflated bytes buffered ahead of the tar reader. */
 const TAR_READ_AHEAD = 8 * 1024 * 1024;
 
-async function extractTarGz(file: string, target: SafeTarget): Promise<void> {
+async function extractTar(file: string, target: SafeTarget, kind: 'tar.gz' | 'tar.zst'): Promise<void> {
   const writer = new FileWriter();
   // Large reads and inflate chunks with a deep readable buffer: inflating runs on the thread pool well ahead of the
   // synchronous file writes (one round trip per 256 KiB instead of per 16 KiB, up to TAR_READ_AHEAD buffered).
@@ -606,11 +640,11 @@ async function extractTarGz(file: string, target: SafeTarget): Promise<void> {
     chunkSize: TAR_INFLATE_CHUNK,
     readableHighWaterMark: TAR_READ_AHEAD,
   };
-  const gunzip = createGunzip(inflateOptions);
-  source.on('error', (error) => gunzip.destroy(error));
-  source.pipe(gunzip);
+  const decompressed: Transform = kind === 'tar.gz' ? createGunzip(inflateOptions) : await createZstdDecompressStream();
+  source.on('error', (error) => decompressed.destroy(error));
+  source.pipe(decompressed);
   try {
-    for await (const entry of readTar(gunzip)) {
+    for await (const entry of readTar(decompressed)) {
       const name = target.name(entry.path);
       const isFile = entry.type === 'File' || entry.type === 'OldFile' || entry.type === 'ContiguousFile';
       target.count(entry.path, isFile ? entry.size : 0);
@@ -644,12 +678,12 @@ async function extractTarGz(file: string, target: SafeTarget): Promise<void> {
     if (!truncated && !code?.startsWith('Z_')) throw error;
     throw new ArchiveError(
       truncated ? 'ARCHIVE_TRUNCATED' : 'ARCHIVE_CORRUPT',
-      `tar.gz archive is ${truncated ? 'truncated' : 'corrupt'}: ${message}`,
+      `${kind} archive is ${truncated ? 'truncated' : 'corrupt'}: ${message}`,
       { cause: error },
     );
   } finally {
     source.destroy();
-    gunzip.destroy();
+    decompressed.destroy();
   }
 }
 
@@ -750,7 +784,7 @@ async function extractGzip(file: string, target: SafeTarget): Promise<void> {
 }
 
 /**
- * Extracts a zip, tar.gz or gzip (artifact) archive into `target`, refusing (with an {@link ArchiveError}) absolute names, `..`,
+ * Extracts a zip (deflate or zstd entries), tar.gz, tar.zst or gzip (artifact) archive into `target`, refusing (with an {@link ArchiveError}) absolute names, `..`,
  * symlinks and hard links that point out, writes through symlinks, more entries or bytes than the limits, and
  * truncated or corrupt archives. File modes (permission bits) and symlinks are restored.
  */
@@ -763,15 +797,10 @@ export async function extractArchive(options: ExtractArchiveOptions): Promise<Ex
       ? await detectArchiveFormat(options.file)
       : options.format;
   if (detected === 'zip') await extractZip(options.file, target);
-  else if (detected === 'tar.gz') await extractTarGz(options.file, target);
+  else if (detected === 'tar.gz' || detected === 'tar.zst') await extractTar(options.file, target, detected);
   else if (detected === 'gzip') await extractGzip(options.file, target);
   else {
-    throw new ArchiveError(
-      'ARCHIVE_FORMAT_UNKNOWN',
-      detected === 'tar.zst'
-        ? 'tar.zst archives are not supported (no zstd binding)'
-        : 'not a zip, tar.gz or gzip archive',
-    );
+    throw new ArchiveError('ARCHIVE_FORMAT_UNKNOWN', 'not a zip, tar.gz, tar.zst or gzip archive');
   }
   return { format: detected, entries: target.entries, bytes: target.bytes };
 }
