@@ -148,5 +148,19 @@ describe('compression settings in the Docker executor', () => {
     ]);
     // The file entry is compressed with zstd: method 93 in its central directory header.
     expect(zipMethods(stores.uploads[1]?.bytes ?? Buffer.alloc(0))).toEqual({ 'out/': 0, 'out/lines.txt': 93 });
+    // The next job restores the tarzstd cache (detected by its magic bytes).
+    const restored = await runObserved(
+      context.executor(),
+      job(['wc -l < out/lines.txt', 'tail -n 1 out/lines.txt'], {
+        cache: [{ key: 'rk-tarzstd', paths: ['out/'], policy: 'pull', when: 'on_success' }],
+        variables: variables({ CACHE_COMPRESSION_FORMAT: 'tarzstd' }),
+      }),
+      { ports: { cache: stores, artifacts: stores } },
+      RUNNER,
+    );
+    expect(restored.result.outcome).toEqual({ status: 'success' });
+    expect(restored.trace).toContain('Successfully extracted cache');
+    expect(restored.trace).toMatch(/\n *6000\n/);
+    expect(restored.trace).toContain('line 6000 of the cache');
   });
 });
