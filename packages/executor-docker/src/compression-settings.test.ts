@@ -163,29 +163,4 @@ describe('compression settings in the Docker executor', () => {
     expect(restored.trace).toMatch(/\n *6000\n/);
     expect(restored.trace).toContain('line 6000 of the cache');
   });
-
-  it('CACHE_COMPRESSION_FORMAT=tarzstd writes a zstd cache.zip that the next job restores', async () => {
-    const stores = new MemoryStores();
-    const entry = { key: 'rk-tarzstd', paths: ['out/'], policy: 'pull-push', when: 'on_success' };
-    const first = await runObserved(
-      context.executor(),
-      job(producer, { cache: [entry], variables: variables({ CACHE_COMPRESSION_FORMAT: 'tarzstd' }) }),
-      { ports: { cache: stores } },
-      RUNNER,
-    );
-    expect(first.result.outcome).toEqual({ status: 'success' });
-    expect(first.trace).not.toContain('WARNING: CACHE_COMPRESSION');
-    expect(stores.objects.get('rk-tarzstd')?.subarray(0, 4)).toEqual(Buffer.from([0x28, 0xb5, 0x2f, 0xfd]));
-    const second = await runObserved(context.executor(), job(['rm -rf out', 'true'], {}), {}, RUNNER);
-    expect(second.result.outcome).toEqual({ status: 'success' });
-    const third = await runObserved(
-      context.executor(),
-      job(['head -n 2 out/lines.txt'], { cache: [{ ...entry, policy: 'pull' }] }),
-      { ports: { cache: stores } },
-      RUNNER,
-    );
-    expect(third.result.outcome).toEqual({ status: 'success' });
-    expect(third.trace).toContain('Successfully extracted cache');
-    expect(third.trace).toContain('\nline 1 of the cache 1 value 1\nline 2 of the cache 4 value 2\n');
-  });
 });
