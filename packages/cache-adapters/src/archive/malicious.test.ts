@@ -2,10 +2,10 @@ import { mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { crc32, deflateRawSync, gzipSync } from 'node:zlib';
-import { Header } from 'tar';
 import { ZipFile } from 'yazl';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ArchiveError } from '../errors.js';
+import { type RawTarEntry, rawTar } from '../test-support/raw-tar.js';
 import { extractArchive } from './extract.js';
 
 let sandbox = '';
@@ -43,29 +43,9 @@ async function zipWith(
   return bytes;
 }
 
-/** Builds a raw tar.gz from headers written by hand (node-tar's Header only encodes; nothing is sanitised). */
-function tarGzWith(
-  entries: { path: string; type?: string; data?: string; linkpath?: string; size?: number }[],
-  end = true,
-): Buffer {
-  const blocks: Buffer[] = [];
-  for (const entry of entries) {
-    const data = Buffer.from(entry.data ?? '');
-    const header = new Header({
-      path: entry.path,
-      type: (entry.type ?? 'File') as 'File',
-      size: entry.size ?? data.length,
-      mode: 0o644,
-      mtime: new Date('2026-01-01T00:00:00Z'),
-      ...(entry.linkpath !== undefined ? { linkpath: entry.linkpath } : {}),
-    });
-    const block = Buffer.alloc(512);
-    header.encode(block, 0);
-    blocks.push(block);
-    if (data.length > 0) blocks.push(data, Buffer.alloc((512 - (data.length % 512)) % 512));
-  }
-  if (end) blocks.push(Buffer.alloc(1024));
-  return gzipSync(Buffer.concat(blocks));
+/** A raw tar.gz (headers by hand, nothing sanitised). */
+function tarGzWith(entries: readonly RawTarEntry[], end = true): Buffer {
+  return gzipSync(rawTar(entries, end));
 }
 
 /** One gzip member of GitLab's artifact format: the comment carries the relative path. */

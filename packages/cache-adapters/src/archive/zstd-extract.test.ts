@@ -5,10 +5,10 @@ import { randomBytes } from 'node:crypto';
 import { chmod, lstat, mkdir, mkdtemp, readdir, readFile, readlink, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import { Header } from 'tar';
 import yauzl from 'yauzl';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ArchiveError } from '../errors.js';
+import { type RawTarEntry, rawTar } from '../test-support/raw-tar.js';
 import { writeArchive } from './create.js';
 import { extractArchive } from './extract.js';
 import { selectFiles } from './select.js';
@@ -105,27 +105,8 @@ describe('zstd archives extract', () => {
 });
 
 /** A raw tar (headers by hand: nothing sanitised) compressed into one zstd frame. */
-async function tarZstWith(
-  entries: { path: string; type?: string; data?: string; linkpath?: string; size?: number }[],
-): Promise<Buffer> {
-  const blocks: Buffer[] = [];
-  for (const entry of entries) {
-    const data = Buffer.from(entry.data ?? '');
-    const header = new Header({
-      path: entry.path,
-      type: (entry.type ?? 'File') as 'File',
-      size: entry.size ?? data.length,
-      mode: 0o644,
-      mtime: new Date('2026-01-01T00:00:00Z'),
-      ...(entry.linkpath !== undefined ? { linkpath: entry.linkpath } : {}),
-    });
-    const block = Buffer.alloc(512);
-    header.encode(block, 0);
-    blocks.push(block);
-    if (data.length > 0) blocks.push(data, Buffer.alloc((512 - (data.length % 512)) % 512));
-  }
-  blocks.push(Buffer.alloc(1024));
-  return zstdCompressBuffer(Buffer.concat(blocks), 3);
+function tarZstWith(entries: readonly RawTarEntry[]): Promise<Buffer> {
+  return zstdCompressBuffer(rawTar(entries), 3);
 }
 
 describe('hostile tar.zst archives', () => {
